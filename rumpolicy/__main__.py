@@ -1,0 +1,3 @@
+from rumpolicy.cli import main
+
+raise SystemExit(main())

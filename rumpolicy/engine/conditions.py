@@ -1,0 +1,112 @@
+"""One condition judged against a request: IAM's rules for absent keys, IfExists, negation,
+ForAnyValue/ForAllValues and multi-valued keys, written once for both evaluators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rumpolicy.engine.decision import ConditionTrace, ContextValue
+from rumpolicy.engine.operators import COMPARE, prepare, read_request_value
+from rumpolicy.engine.request import Request
+from rumpolicy.policy.models import Condition
+from rumpolicy.policy.operators import Family, Operator
+from rumpolicy.policy.variables import Escaped, Template, Variable, parse_template
+
+Parts = list[tuple[str, bool]]
+
+
+def template_of(text: str, substitutes: bool) -> Template:
+    """The value as a template; without substitution (old Version) the text is all policy text."""
+    if not substitutes or "${" not in text:
+        return (text,)
+    template, problem = parse_template(text)
+    return (text,) if problem else template
+
+
+def resolve(template: Template, request: Request) -> Parts | None:
+    """Substitute variables; None when one has no single value and no default (IAM drops the
+    value). Substituted text is literal: a `*` from the request is not a wildcard."""
+    parts: Parts = []
+    for part in template:
+        if isinstance(part, str):
+            parts.append((part, False))
+        elif isinstance(part, Escaped):
+            parts.append((part.char, True))
+        else:
+            value = _variable_value(part, request)
+            if value is None:
+                return None
+            parts.append((value, True))
+    return parts
+
+
+def _variable_value(variable: Variable, request: Request) -> str | None:
+    value = request.get(variable.key)
+    if isinstance(value, str):
+        return value
+    return variable.default
+
+
+def resolved_values(
+    condition: Condition, templates: Sequence[Template], request: Request
+) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """(display strings, prepared comparables) of the values that resolve for this request."""
+    shown: list[str] = []
+    prepared: list[Any] = []
+    for template in templates:
+        parts = resolve(template, request)
+        if parts is None:
+            continue
+        shown.append("".join(text for text, _ in parts))
+        prepared.append(prepare(condition.operator.base, parts))
+    return tuple(shown), tuple(prepared)
+
+
+def judge(
+    condition: Condition,
+    shown: tuple[str, ...],
+    prepared: tuple[Any, ...],
+    value: ContextValue | None,
+) -> ConditionTrace:
+    result, reason = _result(condition.operator, prepared, value)
+    return ConditionTrace(condition.operator.name, condition.key, shown, value, result, reason)
+
+
+def _result(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None
+            ) -> tuple[bool | None, str]:
+    base = op.base
+    if base.family is Family.NULL:
+        return _null(op, prepared, value)
+    if value is None:
+        if op.if_exists:
+            return True, "key_absent_if_exists"
+        if op.qualifier == "ForAllValues":
+            return True, "key_absent_for_all_values"
+        if op.qualifier == "ForAnyValue":
+            return False, "key_absent_for_any_value"
+        return base.negated, "key_absent_negated" if base.negated else "key_absent"
+    if op.qualifier is None and not isinstance(value, str):
+        return None, "multi_valued_key_needs_qualifier"
+    members = (value,) if isinstance(value, str) else value
+    read = [read_request_value(base, member) for member in members]
+    if any(r is None for r in read):
+        return None, f"request_value_not_{base.family.value.lower()}"
+    compare = COMPARE[base.comparison]
+    hits = [any(compare(r, p) for p in prepared) != base.negated for r in read]
+    if op.qualifier == "ForAllValues":
+        return all(hits), "all_values_match" if all(hits) else "some_value_does_not_match"
+    ok = any(hits)
+    return ok, "value_matches" if ok else "no_value_matches"
+
+
+def _null(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None
+          ) -> tuple[bool | None, str]:
+    if op.qualifier == "ForAllValues":
+        return True, "null_with_for_all_values"
+    if op.qualifier == "ForAnyValue":
+        return False, "null_with_for_any_value"
+    absent = value is None
+    ok = absent in prepared
+    return ok, ("key_absent" if absent else "key_present") + ("" if ok else "_not_expected")

@@ -1,0 +1,118 @@
+"""The interpreter: evaluates a policy by walking its model, preparing every pattern afresh.
+
+It is the reference the compiled evaluator is tested against, so it favours plainness over speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rumpolicy.engine import patterns
+from rumpolicy.engine.combine import decide
+from rumpolicy.engine.conditions import judge, resolve, resolved_values, template_of
+from rumpolicy.engine.decision import Check, Decision, StatementTrace
+from rumpolicy.engine.principals import match_not_principal, match_principal
+from rumpolicy.engine.request import Request
+from rumpolicy.policy.models import Policy, Statement
+from rumpolicy.policy.operators import Family
+from rumpolicy.policy.variables import Template
+
+
+def evaluate(
+    policy: Policy | None, request: Request, identity_policies: Sequence[Policy] = ()
+) -> Decision:
+    """Decide `request` against the app monitor's resource policy (None: no policy attached)
+    and, for a signed caller, its identity policies."""
+    resource_traces = [] if policy is None else [
+        statement_trace(s, i, "resource", policy, request) for i, s in enumerate(policy.statements)
+    ]
+    identity_traces = [] if request.caller.anonymous else [
+        statement_trace(s, i, f"identity[{n}]", p, request)
+        for n, p in enumerate(identity_policies)
+        for i, s in enumerate(p.statements)
+    ]
+    return decide(request, resource_traces, identity_traces, policy is not None)
+
+
+def statement_trace(
+    statement: Statement, index: int, label: str, policy: Policy, request: Request
+) -> StatementTrace:
+    principal = None
+    if label == "resource":
+        principal = principal_check(statement, request)
+    action = action_check(statement, request.action)
+    resource = resource_check(statement, policy.substitutes_variables, request)
+    conditions = []
+    for condition in statement.conditions:
+        family = condition.operator.base.family
+        substitutes = policy.substitutes_variables and family in (Family.STRING, Family.ARN)
+        templates = [template_of(v, substitutes) for v in condition.values]
+        shown, prepared = resolved_values(condition, templates, request)
+        conditions.append(judge(condition, shown, prepared, request.get(condition.key)))
+    return StatementTrace(
+        policy=label, index=index, sid=statement.sid, effect=statement.effect,
+        principal=principal, action=action, resource=resource,
+        conditions=tuple(conditions),
+        applies=applies(statement.effect, principal, action, resource, conditions),
+    )
+
+
+def applies(effect: str, principal: Check | None, action: Check, resource: Check,
+            conditions: Sequence[object]) -> bool:
+    """Every element must match; an undecidable condition (None) fails closed: it keeps an Allow
+    from applying and lets a Deny apply."""
+    if (principal is not None and not principal.matched) or not action.matched \
+            or not resource.matched:
+        return False
+    return all(c.result is True or (c.result is None and effect == "Deny")  # type: ignore[attr-defined]
+               for c in conditions)
+
+
+def principal_check(statement: Statement, request: Request) -> Check:
+    if statement.principal is not None:
+        found, entry = match_principal(statement.principal, request.caller)
+    elif statement.not_principal is not None:
+        found, entry = match_not_principal(statement.not_principal, request.caller)
+    else:  # an identity-style statement in a resource policy names nobody
+        return Check(False, "principal_missing")
+    return Check(found.matched, found.value, entry)
+
+
+def action_check(statement: Statement, action: str) -> Check:
+    listed = statement.action if statement.action is not None else statement.not_action or ()
+    hit = next((p for p in listed if patterns.glob([(p, False)], ignore_case=True).fullmatch(
+        action)), None)
+    if statement.action is not None:
+        return Check(True, "action_listed", hit) if hit else Check(False, "action_not_listed")
+    return Check(False, "not_action_listed", hit) if hit else Check(True, "not_action_unlisted")
+
+
+def resource_check(statement: Statement, substitutes: bool, request: Request) -> Check:
+    listed = statement.resource if statement.resource is not None else \
+        statement.not_resource or ()
+    hit = None
+    for pattern in listed:
+        parts = resolve(resource_template(pattern, substitutes), request)
+        if parts is not None and patterns.arn_glob(
+                parts, star_may_cross_colons=True).fullmatch(request.resource):
+            hit = pattern
+            break
+    if statement.resource is not None:
+        return Check(True, "resource_listed", hit) if hit else Check(False, "resource_not_listed")
+    return Check(False, "not_resource_listed", hit) if hit else \
+        Check(True, "not_resource_unlisted")
+
+
+def resource_template(pattern: str, substitutes: bool) -> Template:
+    """Variables count only in the resource part, after the fifth colon."""
+    head, sep, tail = _split_resource_part(pattern)
+    if not sep:
+        return (pattern,)
+    return (head, *template_of(tail, substitutes))
+
+
+def _split_resource_part(pattern: str) -> tuple[str, str, str]:
+    pieces = pattern.split(":", 5)
+    if len(pieces) < 6:
+        return pattern, "", ""
+    return ":".join(pieces[:5]) + ":", ":", pieces[5]
