@@ -70,7 +70,8 @@ class _CompiledStatement:
 
     def _resource(self, request: Request) -> Check:
         hit = None
-        for pattern, template, regex in self.resources:
+        for pattern, template, static in self.resources:
+            regex = static
             if regex is None:
                 parts = resolve(template, request)
                 if parts is None:
@@ -96,18 +97,18 @@ def _compile_statement(statement: Statement, index: int, label: str, policy: Pol
     for pattern in (statement.resource if statement.resource is not None
                     else statement.not_resource or ()):
         template = resource_template(pattern, substitutes)
-        static = None if _has_variables(template) else patterns.arn_glob(
-            [(str(part), False) for part in template], star_may_cross_colons=True)
-        resources.append((pattern, template, static))
+        fixed = None if _has_variables(template) else resolve(template, _NO_REQUEST)
+        regex = None if fixed is None else patterns.arn_glob(fixed, star_may_cross_colons=True)
+        resources.append((pattern, template, regex))
     conditions = []
     for condition in statement.conditions:
         family = condition.operator.base.family
         templates = tuple(template_of(v, substitutes and family in (Family.STRING, Family.ARN))
                           for v in condition.values)
-        static = None
+        values = None
         if not any(_has_variables(t) for t in templates):
-            static = resolved_values(condition, templates, _NO_REQUEST)
-        conditions.append(_CompiledCondition(condition, condition.key.lower(), templates, static))
+            values = resolved_values(condition, templates, _NO_REQUEST)
+        conditions.append(_CompiledCondition(condition, condition.key.lower(), templates, values))
     return _CompiledStatement(statement, index, label, actions, tuple(resources),
                               tuple(conditions))
 

@@ -55,8 +55,8 @@ class StatementTrace:
     @property
     def label(self) -> str:
         name = f" '{self.sid}'" if self.sid else ""
-        where = "resource policy" if self.policy == "resource" else self.policy.replace(
-            "identity", "identity policy ")
+        where = "resource policy" if self.policy == "resource" else \
+            "identity policy " + self.policy.removeprefix("identity[").rstrip("]")
         return f"statement {self.index}{name} ({self.effect}) of the {where}"
 
     def to_dict(self) -> dict[str, Any]:

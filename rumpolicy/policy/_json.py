@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any
 
 from rumpolicy.policy.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
-    from lark import Lark, Token, Tree
+    from lark import Lark, Token
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class JObject:
     column: int
 
 
-JValue = Union[JString, JScalar, JArray, JObject]
+JValue = JString | JScalar | JArray | JObject
 
 
 def grammar_path(name: str) -> Path:
@@ -85,8 +85,9 @@ def parse_json(text: str) -> tuple[JValue | None, list[Diagnostic]]:
         return None, [Diagnostic("json-syntax", "invalid JSON: the text ends too early",
                                  line, column, "$")]
     except UnexpectedCharacters as err:
+        shown = text[err.pos_in_stream] if err.pos_in_stream is not None else "?"
         return None, [Diagnostic("json-syntax", f"invalid JSON: unexpected character "
-                                 f"{text[err.pos_in_stream]!r}", err.line, err.column, "$")]
+                                 f"{shown!r}", err.line, err.column, "$")]
     except UnexpectedInput as err:
         token = getattr(err, "token", None)
         shown = f" {str(token)!r}" if token is not None and str(token) else ""
@@ -105,31 +106,28 @@ def _end_position(text: str) -> tuple[int, int]:
     return len(lines), len(lines[-1]) + 1
 
 
-def _convert(node: Tree[Token] | Token, problems: list[Diagnostic], path: str) -> JValue:
+def _convert(node: Any, problems: list[Diagnostic], path: str) -> JValue:
+    """Tree -> positioned values. `keep_all_tokens` keeps the brackets, which give the
+    position of an object or array; punctuation tokens are skipped."""
     from lark import Token
 
-    if isinstance(node, Token):  # pragma: no cover - the grammar wraps every token in a rule
-        raise TypeError(f"unexpected token {node!r}")
-    kind = node.data
-    children = node.children
+    kind: str = node.data
+    children: list[Any] = node.children
     if kind == "string":
-        return _string(children[0], problems, path)  # type: ignore[arg-type]
-    if kind == "object":
-        brace: Token = children[0]  # type: ignore[assignment]
+        return _string(children[0], problems, path)
+    if kind in ("object", "array"):
+        opening: Token = children[0]
+        line, column = opening.line or 1, opening.column or 1
+        inner = [c for c in children if c is not None and not isinstance(c, Token)]
+        if kind == "array":
+            items = tuple(_convert(c, problems, f"{path}[{i}]") for i, c in enumerate(inner))
+            return JArray(items, line, column)
         pairs = []
-        for child in children:
-            if child is None or isinstance(child, Token):
-                continue
-            key = _string(child.children[0].children[0], problems, path)  # type: ignore[union-attr,arg-type]
-            value = _convert(child.children[2], problems, f"{path}.{key.value}")  # type: ignore[arg-type]
-            pairs.append((key, value))
-        return JObject(tuple(pairs), brace.line or 1, brace.column or 1)
-    if kind == "array":
-        bracket: Token = children[0]  # type: ignore[assignment]
-        values = [c for c in children if c is not None and not isinstance(c, Token)]
-        items = tuple(_convert(c, problems, f"{path}[{i}]") for i, c in enumerate(values))
-        return JArray(items, bracket.line or 1, bracket.column or 1)  # type: ignore[arg-type]
-    token: Token = children[0]  # type: ignore[assignment]
+        for pair in inner:
+            key = _string(pair.children[0].children[0], problems, path)
+            pairs.append((key, _convert(pair.children[2], problems, f"{path}.{key.value}")))
+        return JObject(tuple(pairs), line, column)
+    token: Token = children[0]
     line, column = token.line or 1, token.column or 1
     if kind == "number":
         text = str(token)
@@ -149,6 +147,7 @@ def _string(token: Token, problems: list[Diagnostic], path: str) -> JString:
             if isinstance(err, UnicodeEncodeError)
             else err.msg.lower()
         )
-        problems.append(Diagnostic("invalid-string", f"invalid string: {reason}", line, column, path))
+        problems.append(Diagnostic("invalid-string", f"invalid string: {reason}", line, column,
+                                   path))
         value = str(token)[1:-1]
     return JString(value, line, column)

@@ -49,7 +49,16 @@ _PRINCIPAL_ARN = re.compile(
     r"arn:[a-z-]+:(?:iam::\d{12}:(?:root|user/.+|role/.+|federated-user/.+)"
     r"|sts::\d{12}:(?:assumed-role/[^/]+/.+|federated-user/.+))"
 )
-_CANONICAL_USER = re.compile(r"[0-9a-f]{64}")
+_PRINCIPAL_FORMS: dict[str, tuple[re.Pattern[str], str]] = {
+    "AWS": (re.compile(rf"{_ACCOUNT_ID.pattern}|{_PRINCIPAL_ARN.pattern}|{_UNIQUE_ID.pattern}"),
+            "an account id (12 digits), an IAM or STS ARN "
+            "(arn:aws:iam::123456789012:role/NAME), or \"*\""),
+    "Service": (re.compile(r"[a-z0-9.-]+\.[a-z0-9.-]+"),
+                "a service principal such as rum.amazonaws.com"),
+    "Federated": (re.compile(r"\S(?:.*\S)?"),
+                  "an identity provider such as cognito-identity.amazonaws.com"),
+    "CanonicalUser": (re.compile(r"[0-9a-f]{64}"), "a 64-character canonical user id"),
+}
 _CONDITION_KEY = re.compile(r"[A-Za-z0-9_.-]+:\S+")
 
 _VALUE_READERS: dict[Family, tuple[str, Callable[[str], object], str]] = {
@@ -331,10 +340,14 @@ class _Loader:
         for kind, value in fields.items():
             if kind not in PRINCIPAL_KINDS:
                 continue
-            values = self.strings(value, f"{path}.{kind}", f"{kind} principal",
-                                  lambda item, item_path, kind=kind: self.check_principal(
-                                      kind, item, item_path))
+            values = self.strings(value, f"{path}.{kind}", f"{kind} principal")
             entries.append((kind, values or ()))
+            items = value.items if isinstance(value, JArray) else (value,)
+            for index, item in enumerate(items):
+                if isinstance(item, JString):
+                    item_path = f"{path}.{kind}" + (f"[{index}]" if isinstance(value, JArray)
+                                                    else "")
+                    self.check_principal(kind, item, item_path)
         return Principals(entries=tuple(entries))
 
     def check_principal(self, kind: str, node: JString, path: str) -> None:
@@ -346,21 +359,8 @@ class _Loader:
                         "wildcard; use \"*\" alone, or a condition on aws:PrincipalArn",
                         node, path)
             return
-        ok = {
-            "AWS": lambda v: bool(_ACCOUNT_ID.fullmatch(v) or _PRINCIPAL_ARN.fullmatch(v)
-                                  or _UNIQUE_ID.fullmatch(v)),
-            "Service": lambda v: bool(re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9.-]+", v)),
-            "Federated": lambda v: bool(v.strip()) and v == v.strip(),
-            "CanonicalUser": lambda v: bool(_CANONICAL_USER.fullmatch(v)),
-        }[kind](value)
-        if not ok:
-            expected = {
-                "AWS": "an account id (12 digits), an IAM or STS ARN "
-                       "(arn:aws:iam::123456789012:role/NAME), or \"*\"",
-                "Service": "a service principal such as rum.amazonaws.com",
-                "Federated": "an identity provider such as cognito-identity.amazonaws.com",
-                "CanonicalUser": "a 64-character canonical user id",
-            }[kind]
+        pattern, expected = _PRINCIPAL_FORMS[kind]
+        if not pattern.fullmatch(value):
             self.report("invalid-principal", f"'{value}' is not a valid {kind} principal: "
                         f"expected {expected}", node, path)
 

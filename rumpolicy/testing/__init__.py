@@ -1,0 +1,1 @@
+"""Helpers for testing code that uses rumpolicy: hypothesis strategies (needs `hypothesis`)."""
