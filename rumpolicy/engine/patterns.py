@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 Parts = Sequence[tuple[str, bool]]
 _ANY, _ONE = ".*", "."
@@ -28,6 +29,22 @@ def _translate(text: str, any_: str, one: str) -> str:
 
 def glob(parts: Parts, *, ignore_case: bool = False) -> re.Pattern[str]:
     """StringLike and Action matching: `*` any run (colons included), `?` one character."""
+    return _glob(tuple(parts), ignore_case)
+
+
+def arn_glob(parts: Parts, *, star_may_cross_colons: bool) -> re.Pattern[str]:
+    """ARN matching by segment: wildcards stay inside their colon segment, except in the last
+    (resource) segment, which runs to the end of the ARN.
+
+    With `star_may_cross_colons` (the Resource element), a `*` that ends a segment may also run
+    past colons, as the IAM Resource page describes; ArnLike/ArnEquals keep segments strict.
+    """
+    return _arn_glob(tuple(parts), star_may_cross_colons)
+
+
+# Patterns repeat across requests and statements; translating them is the costly part.
+@lru_cache(maxsize=4096)
+def _glob(parts: tuple[tuple[str, bool], ...], ignore_case: bool) -> re.Pattern[str]:
     body = "".join(re.escape(t) if literal else _translate(t, _ANY, _ONE) for t, literal in parts)
     return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
@@ -45,13 +62,9 @@ def _segments(parts: Parts) -> list[list[tuple[str, bool]]]:
     return segments
 
 
-def arn_glob(parts: Parts, *, star_may_cross_colons: bool) -> re.Pattern[str]:
-    """ARN matching by segment: wildcards stay inside their colon segment, except in the last
-    (resource) segment, which runs to the end of the ARN.
-
-    With `star_may_cross_colons` (the Resource element), a `*` that ends a segment may also run
-    past colons, as the IAM Resource page describes; ArnLike/ArnEquals keep segments strict.
-    """
+@lru_cache(maxsize=4096)
+def _arn_glob(parts: tuple[tuple[str, bool], ...], star_may_cross_colons: bool
+              ) -> re.Pattern[str]:
     segments = _segments(parts)
     bodies = []
     last = len(segments) - 1

@@ -164,7 +164,8 @@ class _Loader:
         )
 
     def fields(
-        self, obj: JObject, path: str, allowed: tuple[str, ...], what: str
+        self, obj: JObject, path: str, allowed: tuple[str, ...], what: str,
+        unknown_code: str = "unknown-element",
     ) -> dict[str, JValue]:
         """The object's members by name; reports duplicates and unknown names."""
         seen: dict[str, JValue] = {}
@@ -182,7 +183,7 @@ class _Loader:
                     f"; expected one of {', '.join(allowed)}"
                 if self.kind == "identity" and key.value in ("Principal", "NotPrincipal"):
                     advice = "; an identity policy applies to its holder and names no Principal"
-                self.report("unknown-element", f"unknown element '{key.value}' in the {what}"
+                self.report(unknown_code, f"unknown element '{key.value}' in the {what}"
                             f"{advice}", key, member)
         return seen
 
@@ -223,7 +224,9 @@ class _Loader:
 
     def statement(self, obj: JObject, path: str) -> Statement | None:
         self.place(path, obj)
-        fields = self.fields(obj, path, _STATEMENT, "statement")
+        allowed = _STATEMENT if self.kind == "resource" else tuple(
+            name for name in _STATEMENT if name not in ("Principal", "NotPrincipal"))
+        fields = self.fields(obj, path, allowed, "statement")
         for first, second in _PAIRS:
             if first in fields and second in fields:
                 later = max((k for k, _ in obj.pairs if k.value in (first, second)),
@@ -335,7 +338,7 @@ class _Loader:
             self.report("invalid-principal", "a principal is \"*\" or an object such as "
                         "{\"AWS\": \"arn:aws:iam::123456789012:root\"}", node, path)
             return None
-        fields = self.fields(node, path, PRINCIPAL_KINDS, "principal")
+        fields = self.fields(node, path, PRINCIPAL_KINDS, "principal", "invalid-principal")
         entries = []
         for kind, value in fields.items():
             if kind not in PRINCIPAL_KINDS:
