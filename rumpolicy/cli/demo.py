@@ -6,11 +6,12 @@ explanation) without writing a policy first.
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from rumpolicy.engine import Request, compile_policy
-from rumpolicy.policy import load_policy
+from rumpolicy.cli._common import EXIT_OK
 
 _ACCOUNT = "123456789012"
 _EXAMPLES: tuple[tuple[str, str, dict[str, str], str | None], ...] = (
@@ -32,15 +33,30 @@ _EXAMPLES: tuple[tuple[str, str, dict[str, str], str | None], ...] = (
 )
 
 
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "demo", help="evaluate the bundled sample policies on example requests")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    run_demo(sys.stdout)
+    return EXIT_OK
+
+
 def fixtures_dir() -> Path:
     """Inside the wheel the samples ship as `rumpolicy/_fixtures`; in a checkout, top-level."""
-    packaged = Path(__file__).resolve().parent / "_fixtures" / "policies"
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "_fixtures" / "policies"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "fixtures" / "policies"
+    return package.parent / "fixtures" / "policies"
 
 
 def run_demo(out: TextIO) -> None:
+    from rumpolicy.engine import Request, compile_policy
+    from rumpolicy.policy import load_policy
+
     folder = fixtures_dir()
     compiled = {}
     rows = []

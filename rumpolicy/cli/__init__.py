@@ -1,0 +1,41 @@
+"""The `rumpolicy` command line: one module per command, each with `register(commands)` adding
+its sub-parser and a `run(args) -> exit code`. Wiring only; the library does the work, and each
+command imports what it needs when it runs, so `rumpolicy eval` starts fast.
+
+A failure the user can cause ends in a one-line message and exit code 2; a traceback would be a
+bug in rumpolicy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rumpolicy.cli._common import EXIT_OK, EXIT_USAGE, UsageError
+
+COMMANDS = ("validate", "eval", "demo")
+"""Modules under `rumpolicy.cli`, in the order `--help` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rumpolicy",
+        description="Load, check and evaluate CloudWatch RUM app-monitor resource policies.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"rumpolicy.cli.{name}").register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except UsageError as err:
+        print(f"rumpolicy: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `rumpolicy demo | head`
+        return EXIT_OK
