@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rumpolicy.policy import Policy
+    from rumpolicy.policy.models import PolicyKind
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -30,12 +31,12 @@ def read_text(path: Path) -> str:
         raise UsageError(f"{path}: cannot read: {err.strerror}") from None
 
 
-def load_policy_file(path: str, kind: str = "resource") -> Policy:
+def load_policy_file(path: str, kind: PolicyKind = "resource") -> Policy:
     """Load a policy file; a bad policy is a UsageError showing its first diagnostic."""
     from rumpolicy.policy import PolicyError, load_policy
 
     try:
-        return load_policy(read_text(Path(path)), kind=kind)  # type: ignore[arg-type]
+        return load_policy(read_text(Path(path)), kind=kind)
     except PolicyError as err:
         first = err.diagnostics[0]
         more = len(err.diagnostics) - 1

@@ -15,11 +15,16 @@ from rumpolicy.engine import patterns
 from rumpolicy.engine.combine import decide
 from rumpolicy.engine.conditions import judge, resolve, resolved_values, template_of
 from rumpolicy.engine.decision import Check, Decision, StatementTrace
-from rumpolicy.engine.evaluate import applies, principal_check, resource_template
+from rumpolicy.engine.evaluate import (
+    applies,
+    element_check,
+    principal_check,
+    resource_template,
+)
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.models import Condition, Policy, Statement
 from rumpolicy.policy.operators import Family
-from rumpolicy.policy.variables import Template, Variable
+from rumpolicy.policy.variables import Template, Variable, has_variables
 
 DEFAULT_MEMO_SIZE = 100_000
 
@@ -63,10 +68,7 @@ class _CompiledStatement:
 
     def _action(self, action: str) -> Check:
         hit = next((p for p, regex in self.actions if regex.fullmatch(action)), None)
-        if self.statement.action is not None:
-            return Check(True, "action_listed", hit) if hit else Check(False, "action_not_listed")
-        return Check(False, "not_action_listed", hit) if hit else \
-            Check(True, "not_action_unlisted")
+        return element_check("action", self.statement.action is None, hit)
 
     def _resource(self, request: Request) -> Check:
         hit = None
@@ -80,11 +82,7 @@ class _CompiledStatement:
             if regex.fullmatch(request.resource):
                 hit = pattern
                 break
-        if self.statement.resource is not None:
-            return Check(True, "resource_listed", hit) if hit else \
-                Check(False, "resource_not_listed")
-        return Check(False, "not_resource_listed", hit) if hit else \
-            Check(True, "not_resource_unlisted")
+        return element_check("resource", self.statement.resource is None, hit)
 
 
 def _compile_statement(statement: Statement, index: int, label: str, policy: Policy
@@ -97,7 +95,7 @@ def _compile_statement(statement: Statement, index: int, label: str, policy: Pol
     for pattern in (statement.resource if statement.resource is not None
                     else statement.not_resource or ()):
         template = resource_template(pattern, substitutes)
-        fixed = None if _has_variables(template) else resolve(template, _NO_REQUEST)
+        fixed = None if has_variables(template) else resolve(template, _NO_REQUEST)
         regex = None if fixed is None else patterns.arn_glob(fixed, star_may_cross_colons=True)
         resources.append((pattern, template, regex))
     conditions = []
@@ -106,15 +104,11 @@ def _compile_statement(statement: Statement, index: int, label: str, policy: Pol
         templates = tuple(template_of(v, substitutes and family in (Family.STRING, Family.ARN))
                           for v in condition.values)
         values = None
-        if not any(_has_variables(t) for t in templates):
+        if not any(has_variables(t) for t in templates):
             values = resolved_values(condition, templates, _NO_REQUEST)
         conditions.append(_CompiledCondition(condition, condition.key.lower(), templates, values))
     return _CompiledStatement(statement, index, label, actions, tuple(resources),
                               tuple(conditions))
-
-
-def _has_variables(template: Template) -> bool:
-    return any(isinstance(part, Variable) for part in template)
 
 
 _NO_REQUEST = Request(resource="arn:aws:rum:::appmonitor/-")
@@ -144,7 +138,7 @@ class CompiledPolicy:
         self.keys_read = _keys_read(self._statements)
         self._memo: dict[tuple[Any, ...], Decision] = {}
         self._memo_size = memo_size
-        self._identity: dict[int, tuple[Policy, tuple[_CompiledStatement, ...]]] = {}
+        self._identity: dict[tuple[int, int], tuple[Policy, tuple[_CompiledStatement, ...]]] = {}
         self._key = _key_function(self.keys_read)
 
     def evaluate(self, request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
@@ -171,17 +165,17 @@ class CompiledPolicy:
         return self._decide(request, [(n, c) for n, c in enumerate(compiled)])
 
     def _compiled_identity(self, position: int, policy: Policy) -> tuple[_CompiledStatement, ...]:
-        cached = self._identity.get(id(policy))
-        label = f"identity[{position}]"
-        if cached is None or cached[0] is not policy or (cached[1] and
-                                                          cached[1][0].label != label):
-            statements = tuple(_compile_statement(s, i, label, policy)
-                               for i, s in enumerate(policy.statements))
-            if len(self._identity) >= 1024:
-                self._identity.clear()
-            self._identity[id(policy)] = (policy, statements)
-            return statements
-        return cached[1]
+        """Identity policies are compiled on first use and kept while the same object is
+        passed again (the gate passes each caller's policies unchanged)."""
+        cached = self._identity.get((id(policy), position))
+        if cached is not None and cached[0] is policy:
+            return cached[1]
+        statements = tuple(_compile_statement(s, i, f"identity[{position}]", policy)
+                           for i, s in enumerate(policy.statements))
+        if len(self._identity) >= 1024:
+            self._identity.clear()
+        self._identity[(id(policy), position)] = (policy, statements)
+        return statements
 
 
 def _key_function(keys: tuple[str, ...]) -> Callable[[Request], tuple[Any, ...]]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rumpolicy.engine import patterns
 from rumpolicy.engine.combine import decide
 from rumpolicy.engine.conditions import judge, resolve, resolved_values, template_of
-from rumpolicy.engine.decision import Check, Decision, StatementTrace
+from rumpolicy.engine.decision import Check, ConditionTrace, Decision, StatementTrace
 from rumpolicy.engine.principals import match_not_principal, match_principal
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.models import Policy, Statement
@@ -58,14 +58,13 @@ def statement_trace(
 
 
 def applies(effect: str, principal: Check | None, action: Check, resource: Check,
-            conditions: Sequence[object]) -> bool:
+            conditions: Sequence[ConditionTrace]) -> bool:
     """Every element must match; an undecidable condition (None) fails closed: it keeps an Allow
     from applying and lets a Deny apply."""
     if (principal is not None and not principal.matched) or not action.matched \
             or not resource.matched:
         return False
-    return all(c.result is True or (c.result is None and effect == "Deny")  # type: ignore[attr-defined]
-               for c in conditions)
+    return all(c.result is True or (c.result is None and effect == "Deny") for c in conditions)
 
 
 def principal_check(statement: Statement, request: Request) -> Check:
@@ -82,9 +81,7 @@ def action_check(statement: Statement, action: str) -> Check:
     listed = statement.action if statement.action is not None else statement.not_action or ()
     hit = next((p for p in listed if patterns.glob([(p, False)], ignore_case=True).fullmatch(
         action)), None)
-    if statement.action is not None:
-        return Check(True, "action_listed", hit) if hit else Check(False, "action_not_listed")
-    return Check(False, "not_action_listed", hit) if hit else Check(True, "not_action_unlisted")
+    return element_check("action", statement.action is None, hit)
 
 
 def resource_check(statement: Statement, substitutes: bool, request: Request) -> Check:
@@ -97,10 +94,15 @@ def resource_check(statement: Statement, substitutes: bool, request: Request) ->
                 parts, star_may_cross_colons=True).fullmatch(request.resource):
             hit = pattern
             break
-    if statement.resource is not None:
-        return Check(True, "resource_listed", hit) if hit else Check(False, "resource_not_listed")
-    return Check(False, "not_resource_listed", hit) if hit else \
-        Check(True, "not_resource_unlisted")
+    return element_check("resource", statement.resource is None, hit)
+
+
+def element_check(element: str, negated: bool, hit: str | None) -> Check:
+    """Action/Resource match when a listed pattern hits; NotAction/NotResource when none does."""
+    if negated:
+        return Check(False, f"not_{element}_listed", hit) if hit else \
+            Check(True, f"not_{element}_unlisted")
+    return Check(True, f"{element}_listed", hit) if hit else Check(False, f"{element}_not_listed")
 
 
 def resource_template(pattern: str, substitutes: bool) -> Template:

@@ -87,9 +87,5 @@ def _arn_glob(parts: tuple[tuple[str, bool], ...], star_may_cross_colons: bool
     return re.compile(":".join(bodies), re.DOTALL)
 
 
-def literal_parts(text: str) -> list[tuple[str, bool]]:
-    return [(text, False)]
-
-
 def join(parts: Iterable[tuple[str, bool]]) -> str:
     return "".join(text for text, _ in parts)
