@@ -8,13 +8,13 @@ those keys, so it is memoized on exactly that tuple: repeated traffic costs one 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rumpolicy.engine import patterns
 from rumpolicy.engine.combine import decide
 from rumpolicy.engine.conditions import judge, resolve, resolved_values, template_of
-from rumpolicy.engine.decision import Check, Decision, StatementTrace
+from rumpolicy.engine.decision import Check, ConditionTrace, Decision, StatementTrace
 from rumpolicy.engine.evaluate import (
     applies,
     element_check,
@@ -29,6 +29,10 @@ from rumpolicy.policy.variables import Template, Variable, has_variables
 DEFAULT_MEMO_SIZE = 100_000
 
 
+_CACHE_LIMIT = 4096
+"""Entries kept per condition or statement cache before it starts afresh."""
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledCondition:
     condition: Condition
@@ -36,6 +40,21 @@ class _CompiledCondition:
     templates: tuple[Template, ...]
     static: tuple[tuple[str, ...], tuple[Any, ...]] | None
     """(shown, prepared) when no value has a variable; else resolved per request."""
+    traces: dict[Any, ConditionTrace] = field(default_factory=dict)
+    """For static conditions: the trace for each request value seen (traces are immutable)."""
+
+    def trace(self, request: Request) -> ConditionTrace:
+        value = request.values.get(self.lookup)
+        if self.static is None:
+            shown, prepared = resolved_values(self.condition, self.templates, request)
+            return judge(self.condition, shown, prepared, value)
+        found = self.traces.get(value)
+        if found is None:
+            found = judge(self.condition, *self.static, value)
+            if len(self.traces) >= _CACHE_LIMIT:
+                self.traces.clear()
+            self.traces[value] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,24 +66,35 @@ class _CompiledStatement:
     resources: tuple[tuple[str, Template, Any], ...]
     """(pattern, template, regex or None when the pattern has variables)."""
     conditions: tuple[_CompiledCondition, ...]
+    checks: dict[tuple[str | None, str, str], tuple[Check | None, Check, Check]] = field(
+        default_factory=dict)
+    """Principal, action and resource checks by (principal, action, resource), when the
+    resources have no variables (else the resource check reads the context)."""
 
     def trace(self, request: Request) -> StatementTrace:
         statement = self.statement
-        principal = principal_check(statement, request) if self.label == "resource" else None
-        conditions = []
-        for compiled in self.conditions:
-            shown, prepared = compiled.static or resolved_values(
-                compiled.condition, compiled.templates, request)
-            conditions.append(judge(compiled.condition, shown, prepared,
-                                    request.values.get(compiled.lookup)))
-        action = self._action(request.action)
-        resource = self._resource(request)
+        principal, action, resource = self._checks(request)
+        conditions = tuple(c.trace(request) for c in self.conditions)
         return StatementTrace(
             policy=self.label, index=self.index, sid=statement.sid, effect=statement.effect,
-            principal=principal, action=action, resource=resource,
-            conditions=tuple(conditions),
+            principal=principal, action=action, resource=resource, conditions=conditions,
             applies=applies(statement.effect, principal, action, resource, conditions),
         )
+
+    def _checks(self, request: Request) -> tuple[Check | None, Check, Check]:
+        key = (request.principal, request.action, request.resource)
+        found = self.checks.get(key)
+        if found is None:
+            found = (
+                principal_check(self.statement, request) if self.label == "resource" else None,
+                self._action(request.action),
+                self._resource(request),
+            )
+            if all(regex is not None for _, _, regex in self.resources):
+                if len(self.checks) >= _CACHE_LIMIT:
+                    self.checks.clear()
+                self.checks[key] = found
+        return found
 
     def _action(self, action: str) -> Check:
         hit = next((p for p, regex in self.actions if regex.fullmatch(action)), None)
@@ -139,15 +169,18 @@ class CompiledPolicy:
         self._memo: dict[tuple[Any, ...], Decision] = {}
         self._memo_size = memo_size
         self._identity: dict[tuple[int, int], tuple[Policy, tuple[_CompiledStatement, ...]]] = {}
-        self._key = _key_function(self.keys_read)
+        self.evaluate = _memoized(self.keys_read, self._memo, self._miss)  # type: ignore[method-assign]
 
     def evaluate(self, request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
+        """Decide `request`; replaced per instance by the memoized fast path (`_memoized`)."""
+        return self._miss(request, identity_policies, None)  # pragma: no cover
+
+    def _miss(self, request: Request, identity_policies: Sequence[Policy],
+              key: tuple[Any, ...] | None) -> Decision:
         if identity_policies and not request.caller.anonymous:
             return self._evaluate_with_identities(request, identity_policies)
-        key = self._key(request)
-        found = self._memo.get(key)
-        if found is None:
-            found = self._decide(request, ())
+        found = self._decide(request, ())
+        if key is not None:
             if len(self._memo) >= self._memo_size:
                 self._memo.clear()
             self._memo[key] = found
@@ -178,17 +211,40 @@ class CompiledPolicy:
         return statements
 
 
-def _key_function(keys: tuple[str, ...]) -> Callable[[Request], tuple[Any, ...]]:
-    """The memo key for a request; specialised for the common small key counts."""
-    if not keys:
-        return lambda r: (r.principal, r.action, r.resource)
+Miss = Callable[[Request, Sequence[Policy], "tuple[Any, ...] | None"], Decision]
+
+
+def _memoized(keys: tuple[str, ...], memo: dict[tuple[Any, ...], Decision], miss: Miss
+              ) -> Callable[..., Decision]:
+    """The hot path as a closure: build the memo key from exactly the keys read, look it up.
+
+    Specialised for the common small key counts; everything else (identity policies, a miss)
+    goes to `miss`, which also fills the memo.
+    """
+    get = memo.get
     if len(keys) == 1:
         (k0,) = keys
-        return lambda r: (r.principal, r.action, r.resource, r.values.get(k0))
-    if len(keys) == 2:
+
+        def evaluate(request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
+            key = (request.principal, request.action, request.resource, request.values.get(k0))
+            found = None if identity_policies else get(key)
+            return found if found is not None else miss(request, identity_policies, key)
+    elif len(keys) == 2:
         k0, k1 = keys
-        return lambda r: (r.principal, r.action, r.resource, r.values.get(k0), r.values.get(k1))
-    return lambda r: (r.principal, r.action, r.resource, *map(r.values.get, keys))
+
+        def evaluate(request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
+            values = request.values
+            key = (request.principal, request.action, request.resource, values.get(k0),
+                   values.get(k1))
+            found = None if identity_policies else get(key)
+            return found if found is not None else miss(request, identity_policies, key)
+    else:
+        def evaluate(request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
+            key = (request.principal, request.action, request.resource,
+                   *map(request.values.get, keys))
+            found = None if identity_policies else get(key)
+            return found if found is not None else miss(request, identity_policies, key)
+    return evaluate
 
 
 def compile_policy(policy: Policy | None, *, memo_size: int = DEFAULT_MEMO_SIZE) -> CompiledPolicy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import StrEnum
 
 from rumpolicy.policy.models import Principals
@@ -56,6 +57,7 @@ def caller_problem(principal: str) -> str | None:
     )
 
 
+@lru_cache(maxsize=1024)
 def parse_caller(principal: str | None) -> Caller:
     if principal is None:
         return Caller(CallerKind.ANONYMOUS)

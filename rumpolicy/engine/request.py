@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -37,7 +38,7 @@ class Request:
         if self.principal is not None and not isinstance(self.principal, str):
             raise ValueError("principal must be an ARN string, or None for an anonymous caller")
         caller = parse_caller(self.principal)
-        values: dict[str, ContextValue] = _derived(caller, self.resource)
+        values: dict[str, ContextValue] = dict(_derived(caller, self.resource))
         for key, value in self.context.items():
             if not isinstance(key, str):
                 raise ValueError(f"context keys must be strings, not {key!r}")
@@ -88,7 +89,9 @@ def _context_value(key: str, value: object) -> ContextValue:
     raise ValueError(f"context value of '{key}' must be a string or a list of strings")
 
 
+@lru_cache(maxsize=1024)
 def _derived(caller: Caller, resource: str) -> dict[str, ContextValue]:
+    """The keys IAM derives from the caller and the resource (callers copy the result)."""
     values: dict[str, ContextValue] = {}
     arn = split_arn(resource)
     if arn is not None and arn.account:
