@@ -1,0 +1,273 @@
+"""The gate over HTTP: the RUM REST API as botocore's model routes it, as a Starlette ASGI app.
+
+    POST   /appmonitors/{Id}  and  /appmonitors/{Id}/   PutRumEvents (the data plane)
+    POST   /appmonitor                                  CreateAppMonitor
+    POST   /appmonitors                                 ListAppMonitors (?maxResults, ?nextToken)
+    GET    /appmonitor/{Name}                           GetAppMonitor
+    DELETE /appmonitor/{Name}                           DeleteAppMonitor
+    PUT    /appmonitor/{Name}/policy                    PutResourcePolicy
+    GET    /appmonitor/{Name}/policy                    GetResourcePolicy
+    DELETE /appmonitor/{Name}/policy                    DeleteResourcePolicy (?policyRevisionId)
+    OPTIONS anything                                    CORS preflight
+
+Wire behaviour (../shared/reference/wire/README.md): an error is its status, an
+`x-amzn-ErrorType` header and a `{"message": ...}` body with the modeled members; every answer,
+denies and preflights included, carries `x-amzn-RequestId` and the CORS headers, so a browser
+client sees a 403 as a 403 and backs off instead of retrying a network error. Bodies are parsed as
+JSON whatever their Content-Type (beacons send text/plain) and may be gzip-compressed. The Host
+header is not routed on, so `Host: dataplane.<host>` works. Path labels are cut from the raw path
+before percent-decoding, so an `Id` holding `%2F` is refused as a bad Id, not as a missing route.
+
+The control plane is not authorized: it is the local operator's interface. The data plane
+authenticates signed calls and asks the gate to decide.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from rumpolicy.gate.context import Origin, client_address
+from rumpolicy.gate.credentials import authenticate
+from rumpolicy.gate.errors import GateError, internal, validation
+from rumpolicy.gate.gate import Gate, new_request_id
+from rumpolicy.gate.validation import body_too_large, decode_body, parse_object
+
+_log = logging.getLogger("rumpolicy.gate")
+
+EXPOSED = "x-amzn-RequestId,x-amzn-ErrorType,Retry-After"
+ALLOWED_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
+PREFLIGHT_MAX_AGE = "600"
+
+Label = str | None
+"""A route segment: a literal, or None for a path label."""
+_ROUTES: tuple[tuple[str, tuple[Label, ...], str], ...] = (
+    ("POST", ("appmonitors", None), "PutRumEvents"),
+    ("POST", ("appmonitors",), "ListAppMonitors"),
+    ("POST", ("appmonitor",), "CreateAppMonitor"),
+    ("GET", ("appmonitor", None), "GetAppMonitor"),
+    ("DELETE", ("appmonitor", None), "DeleteAppMonitor"),
+    ("PUT", ("appmonitor", None, "policy"), "PutResourcePolicy"),
+    ("GET", ("appmonitor", None, "policy"), "GetResourcePolicy"),
+    ("DELETE", ("appmonitor", None, "policy"), "DeleteResourcePolicy"),
+)
+
+ControlCall = Callable[[Gate, str | None, Mapping[str, Any], Mapping[str, str]], dict[str, Any]]
+
+
+def _create(gate: Gate, label: str | None, body: Mapping[str, Any],
+            query: Mapping[str, str]) -> dict[str, Any]:
+    return gate.create_app_monitor(**body)
+
+
+def _list(gate: Gate, label: str | None, body: Mapping[str, Any],
+          query: Mapping[str, str]) -> dict[str, Any]:
+    return gate.list_app_monitors(MaxResults=query.get("maxResults"),
+                                  NextToken=query.get("nextToken"))
+
+
+def _get(gate: Gate, label: str | None, body: Mapping[str, Any],
+         query: Mapping[str, str]) -> dict[str, Any]:
+    return gate.get_app_monitor(Name=label)
+
+
+def _delete(gate: Gate, label: str | None, body: Mapping[str, Any],
+            query: Mapping[str, str]) -> dict[str, Any]:
+    return gate.delete_app_monitor(Name=label)
+
+
+def _put_policy(gate: Gate, label: str | None, body: Mapping[str, Any],
+                query: Mapping[str, str]) -> dict[str, Any]:
+    members = {k: body[k] for k in ("PolicyDocument", "PolicyRevisionId") if k in body}
+    return gate.put_resource_policy(Name=label, **members)
+
+
+def _get_policy(gate: Gate, label: str | None, body: Mapping[str, Any],
+                query: Mapping[str, str]) -> dict[str, Any]:
+    return gate.get_resource_policy(Name=label)
+
+
+def _delete_policy(gate: Gate, label: str | None, body: Mapping[str, Any],
+                   query: Mapping[str, str]) -> dict[str, Any]:
+    return gate.delete_resource_policy(Name=label,
+                                       PolicyRevisionId=query.get("policyRevisionId"))
+
+
+_CONTROL: dict[str, ControlCall] = {
+    "CreateAppMonitor": _create,
+    "ListAppMonitors": _list,
+    "GetAppMonitor": _get,
+    "DeleteAppMonitor": _delete,
+    "PutResourcePolicy": _put_policy,
+    "GetResourcePolicy": _get_policy,
+    "DeleteResourcePolicy": _delete_policy,
+}
+
+
+def route(method: str, path: str) -> tuple[str, str | None]:
+    """(operation, its path label) for a raw (still percent-encoded) path; one trailing slash
+    is optional, as boto3 sends `/appmonitors/{Id}/` and aws-rum-web `/appmonitors/{id}`."""
+    segments = path.split("/")
+    if segments[0] != "":
+        raise _unknown(method, path)
+    parts = segments[1:]
+    if len(parts) > 1 and parts[-1] == "":
+        parts = parts[:-1]
+    for verb, shape, operation in _ROUTES:
+        if verb != method or len(shape) != len(parts):
+            continue
+        label = None
+        for want, got in zip(shape, parts, strict=True):
+            if want is None:
+                label = _label(got)
+            elif want != got:
+                break
+        else:
+            return operation, label
+    raise _unknown(method, path)
+
+
+def _label(raw: str) -> str:
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise validation(f"The path label '{raw[:80]}' is not percent-encoded UTF-8") from None
+
+
+def _unknown(method: str, path: str) -> GateError:
+    return GateError("UnknownOperationException",
+                     f"No RUM operation is {method} {path[:200]}")
+
+
+class GateEndpoint:
+    """The ASGI callable behind every route of the gate's app."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.config = gate.config
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        request_id = new_request_id()
+        try:
+            response = await self._handle(request, request_id)
+        except GateError as err:
+            response = _error(err)
+        except Exception:
+            _log.exception("request %s failed inside the gate; answered 500", request_id)
+            response = _error(internal(request_id))
+        self._decorate(request, response, request_id)
+        await response(scope, receive, send)
+
+    async def _handle(self, request: Request, request_id: str) -> Response:
+        method = request.method
+        if method == "OPTIONS":
+            return self._preflight(request)
+        raw_path = _route_path(request.scope)
+        operation, label = route(method, raw_path)
+        if operation == "PutRumEvents":
+            return await self._put_rum_events(request, label or "", request_id)
+        raw = await _read_body(request, self.config.max_body_bytes)
+        body: Mapping[str, Any] = {}
+        if raw:
+            encoding = request.headers.get("content-encoding")
+            body = parse_object(decode_body(raw, encoding, self.config.max_body_bytes))
+        answer = _CONTROL[operation](self.gate, label, body, request.query_params)
+        return _json(200, answer)
+
+    async def _put_rum_events(self, request: Request, monitor_id: str,
+                              request_id: str) -> Response:
+        raw = await _read_body(request, self.config.max_body_bytes)
+        headers = request.headers
+        scope = request.scope
+        query = scope.get("query_string", b"").decode("latin-1")
+        identity = None
+        if "authorization" in headers or query:
+            identity = authenticate(
+                self.config.credentials, method=request.method,
+                scheme=scope.get("scheme", "http"), raw_path=_raw_path(scope), query=query,
+                headers=dict(headers.items()), body=raw, now=self.gate.now(),
+                region=self.config.region, max_skew=self.config.max_clock_skew)
+        client = scope.get("client")
+        origin = Origin(
+            source_ip=client_address(client[0] if client else None,
+                                     headers.get("x-forwarded-for"),
+                                     trust_forwarded=self.config.trust_forwarded_for),
+            secure_transport=scope.get("scheme") == "https" or self.config.behind_tls_proxy,
+            user_agent=headers.get("user-agent"), referer=headers.get("referer"),
+            identity=identity)
+        result = await self.gate.put_rum_events_async(
+            monitor_id, raw, origin, content_encoding=headers.get("content-encoding"),
+            request_id=request_id)
+        if result.error is not None:
+            return _error(result.error)
+        return _json(200, result.response())
+
+    def _preflight(self, request: Request) -> Response:
+        asked = request.headers.get("access-control-request-headers")
+        return Response(b"", 200, headers={
+            "Access-Control-Allow-Methods": ALLOWED_METHODS,
+            "Access-Control-Allow-Headers": asked or "*",
+            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+        })
+
+    def _decorate(self, request: Request, response: Response, request_id: str) -> None:
+        response.headers["x-amzn-RequestId"] = request_id
+        response.headers["Access-Control-Allow-Origin"] = self.config.cors_allow_origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED
+        if self.config.cors_allow_origin != "*":
+            response.headers["Vary"] = "Origin"
+
+
+def create_app(gate: Gate) -> Starlette:
+    """The gate's ASGI app. Mount it anywhere: routing uses the path below the mount point."""
+    return Starlette(routes=[Route("/{path:path}", GateEndpoint(gate))])
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _raw_path(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else str(scope["path"])
+
+
+def _route_path(scope: Scope) -> str:
+    """The raw path below the mount point (`root_path`)."""
+    path = _raw_path(scope).split("?", 1)[0]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return path
+
+
+def _json(status: int, body: Mapping[str, Any]) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")).encode(), status,
+                    media_type="application/json")
+
+
+def _error(err: GateError) -> Response:
+    response = _json(err.status, err.body())
+    response.headers.update(err.headers())
+    return response
+

@@ -1,0 +1,174 @@
+"""The requests the gate accepts, as pydantic models carrying the botocore RUM model's constraints.
+
+Constraint values are copied from botocore's `rum/2018-05-10` service model (the shapes named in
+each comment); `tests/gate/test_models.py` compares them with the installed botocore so that a
+model change shows up as a failing test. Patterns are matched against the **whole** value, as
+AWS's validators do (the model writes them unanchored, in Smithy style).
+
+Strict mode everywhere: a number is not a string, `true` is not a number. Unknown members are
+ignored (the model grows: `SessionMetadata` was added late, and older clients must keep working
+against newer services and the other way round). `null` for an optional member means absent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import pydantic_core
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+UUID_PATTERN = (r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-"
+                r"[a-fA-F0-9]{12}")
+"""PutRumEventsRequestIdString, PutRumEventsRequestBatchIdString, RumEventIdString,
+UserDetailsUserIdString, UserDetailsSessionIdString, AppMonitorId: 36 characters."""
+UUID_LENGTH = 36
+ALIAS_MIN, ALIAS_MAX = 1, 255  # Alias
+NAME_PATTERN = r"(?!\.)[\.\-_#A-Za-z0-9]+"  # AppMonitorName
+NAME_MIN, NAME_MAX = 1, 255
+DOMAIN_PATTERN = (  # AppMonitorDomain
+    r"(localhost)$|^((25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}"
+    r"(25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)$|(?=^[a-zA-Z0-9\.\*-]{4,253}$)(?!.*\.-)(?!.*-\.)"
+    r"(?!.*\.\.)(?!.*[^\.]{64,})^(\*\.)?(?![-\.\*])[^\*]{1,}\.(\*|(?!.*--)(?=.*[a-zA-Z])"
+    r"[^\*]{1,}[^\*-])"
+)
+DOMAIN_MIN, DOMAIN_MAX = 1, 253
+DOMAIN_LIST_MIN, DOMAIN_LIST_MAX = 1, 5  # AppMonitorDomainList
+REVISION_MIN, REVISION_MAX = 1, 255  # PolicyRevisionId
+TAG_KEY_PATTERN = r"(?!aws:)[a-zA-Z+-=._:/]+"  # TagKey
+TAG_KEY_MIN, TAG_KEY_MAX = 1, 128
+TAG_VALUE_MAX = 256  # TagValue
+MAX_RESULTS_MIN, MAX_RESULTS_MAX = 1, 100  # MaxResultsInteger
+LATEST_TIMESTAMP = 253402300799.0
+"""9999-12-31T23:59:59Z: the last second an ISO date can show (see `Timestamp`)."""
+
+
+def _json_text(value: str) -> str:
+    """A `jsonvalue` member is a string that must itself be JSON text."""
+    try:
+        pydantic_core.from_json(value, allow_inf_nan=False)
+    except ValueError as err:
+        raise pydantic_core.PydanticCustomError(
+            "json_text", "Member must be a string of JSON text ({problem})",
+            {"problem": str(err)}) from None
+    return value
+
+
+def _finite_epoch(value: float) -> float:
+    if not (math.isfinite(value) and 0 <= value <= LATEST_TIMESTAMP):
+        raise pydantic_core.PydanticCustomError(
+            "epoch_range", "Member must be epoch seconds between 0 and {latest}",
+            {"latest": int(LATEST_TIMESTAMP)})
+    return value
+
+
+UuidText = Annotated[str, StringConstraints(min_length=UUID_LENGTH, max_length=UUID_LENGTH,
+                                            pattern=f"^{UUID_PATTERN}$")]
+AliasText = Annotated[str, StringConstraints(min_length=ALIAS_MIN, max_length=ALIAS_MAX)]
+JsonText = Annotated[str, AfterValidator(_json_text)]
+Timestamp = Annotated[float, AfterValidator(_finite_epoch)]
+"""rest-json timestamps are epoch seconds as a JSON number, int or float."""
+
+_DATA = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class AppMonitorDetailsShape(BaseModel):
+    model_config = _DATA
+    name: str | None = None
+    id: str | None = None
+    version: str | None = None
+
+
+class UserDetailsShape(BaseModel):
+    model_config = _DATA
+    userId: UuidText | None = None
+    sessionId: UuidText | None = None
+
+
+class RumEventShape(BaseModel):
+    model_config = _DATA
+    id: UuidText
+    timestamp: Timestamp
+    type: str
+    metadata: JsonText | None = None
+    details: JsonText
+
+
+class PutRumEventsBody(BaseModel):
+    """The body of PutRumEvents (the `Id` member travels in the URI)."""
+
+    model_config = _DATA
+    BatchId: UuidText
+    AppMonitorDetails: AppMonitorDetailsShape
+    UserDetails: UserDetailsShape
+    RumEvents: list[RumEventShape]
+    Alias: AliasText | None = None
+    SessionMetadata: JsonText | None = None
+
+
+# -- control plane: not on the hot path, so Python's `re` (which has look-ahead) checks patterns --
+
+_CONTROL = ConfigDict(strict=True, extra="ignore", frozen=True, regex_engine="python-re")
+MonitorName = Annotated[str, StringConstraints(min_length=NAME_MIN, max_length=NAME_MAX,
+                                               pattern=f"^(?:{NAME_PATTERN})$")]
+DomainText = Annotated[str, StringConstraints(min_length=DOMAIN_MIN, max_length=DOMAIN_MAX,
+                                          pattern=f"^(?:{DOMAIN_PATTERN})$")]
+TagKey = Annotated[str, StringConstraints(min_length=TAG_KEY_MIN, max_length=TAG_KEY_MAX,
+                                          pattern=f"^(?:{TAG_KEY_PATTERN})$")]
+TagValue = Annotated[str, StringConstraints(max_length=TAG_VALUE_MAX)]
+RevisionId = Annotated[str, StringConstraints(min_length=REVISION_MIN, max_length=REVISION_MAX)]
+
+
+class CustomEventsShape(BaseModel):
+    model_config = _CONTROL
+    Status: Literal["ENABLED", "DISABLED"] | None = None
+
+
+class CreateAppMonitorBody(BaseModel):
+    """CreateAppMonitor. Configuration members the gate does not act on are kept and echoed by
+    GetAppMonitor, type-checked as JSON objects only."""
+
+    model_config = _CONTROL
+    Name: MonitorName
+    Domain: DomainText | None = None
+    DomainList: Annotated[list[DomainText], Field(min_length=DOMAIN_LIST_MIN,
+                                              max_length=DOMAIN_LIST_MAX)] | None = None
+    Tags: dict[TagKey, TagValue] | None = None
+    AppMonitorConfiguration: dict[str, Any] | None = None
+    CwLogEnabled: bool | None = None
+    CustomEvents: CustomEventsShape | None = None
+    DeobfuscationConfiguration: dict[str, Any] | None = None
+    Platform: Literal["Web", "Android", "iOS"] | None = None
+
+
+class PutResourcePolicyBody(BaseModel):
+    model_config = _CONTROL
+    PolicyDocument: str
+    PolicyRevisionId: RevisionId | None = None
+
+
+class NameParameter(BaseModel):
+    """A monitor name arriving in the URI ({Name})."""
+
+    model_config = _CONTROL
+    Name: MonitorName
+
+
+class IdParameter(BaseModel):
+    """PutRumEvents' {Id} URI label."""
+
+    model_config = _DATA
+    Id: UuidText
+
+
+class ListParameters(BaseModel):
+    """ListAppMonitors' query string (maxResults, nextToken)."""
+
+    model_config = ConfigDict(strict=False, extra="ignore", frozen=True)
+    MaxResults: Annotated[int, Field(ge=MAX_RESULTS_MIN, le=MAX_RESULTS_MAX)] | None = None
+    NextToken: str | None = None
+
+
+class DeleteParameters(BaseModel):
+    model_config = _CONTROL
+    PolicyRevisionId: RevisionId | None = None

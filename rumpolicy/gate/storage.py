@@ -1,0 +1,346 @@
+"""The gate's store: app monitors, their policies and the event batches it accepted (SQLite, WAL).
+
+A batch is one row: the columns a reader filters on (monitor, BatchId, alias, caller, session)
+and the request body as received, from which its events are read back. One row with the body
+costs half as much to commit as a row per event, and keeps exactly what the client sent.
+
+Durability: a batch is committed before the caller hears 200. In WAL mode a commit appends the
+transaction to the `-wal` file with write(2) before returning, so with `synchronous=NORMAL` (the
+default) an acknowledged batch survives the gate process being killed (`kill -9`); only an OS
+crash or power loss can lose the last transactions, because NORMAL fsyncs at checkpoints rather
+than at every commit. `synchronous=FULL` fsyncs every commit and survives power loss too, at the
+price of one disk flush per commit, which group commit shares between concurrent callers.
+
+Group commit: each caller queues its batch and takes the write lock; whoever holds it writes every
+queued batch in one transaction and commits once, then each caller returns (or raises) with its
+own batch's outcome. A lone caller commits its own batch immediately. Callers that must not
+block (the HTTP app's event loop) `submit` their batch to a writer thread instead, which commits
+whatever has queued up as one group and resolves each caller's future.
+
+One gate process per data directory: monitors are cached in memory by the gate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+DB_NAME = "rumpolicy-gate.sqlite3"
+SCHEMA_VERSION = 1
+WAL_CHECKPOINT_PAGES = 4000
+"""Checkpoint the WAL every ~16 MB instead of SQLite's 4 MB: a checkpoint fsyncs, so fewer of
+them cost less per batch; readers are unaffected."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS monitors (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    last_modified REAL NOT NULL,
+    spec TEXT NOT NULL,
+    policy_document TEXT,
+    policy_revision_id TEXT
+);
+CREATE TABLE IF NOT EXISTS batches (
+    seq INTEGER PRIMARY KEY,
+    monitor_id TEXT NOT NULL REFERENCES monitors(id) ON DELETE CASCADE,
+    batch_id TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    request_id TEXT NOT NULL,
+    alias TEXT,
+    principal TEXT,
+    source_ip TEXT,
+    app_monitor_details TEXT NOT NULL,
+    user_id TEXT,
+    session_id TEXT,
+    session_metadata TEXT,
+    event_count INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (monitor_id, batch_id)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorRecord:
+    id: str
+    name: str
+    created: float
+    last_modified: float
+    spec: str
+    """The CreateAppMonitor members besides Name, as JSON text."""
+    policy_document: str | None = None
+    policy_revision_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: str
+    timestamp: float
+    type: str
+    metadata: str | None
+    details: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "timestamp": self.timestamp, "type": self.type,
+                "metadata": self.metadata, "details": self.details}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBatch:
+    monitor_id: str
+    batch_id: str
+    received_at: float
+    request_id: str
+    alias: str | None
+    principal: str | None
+    source_ip: str | None
+    app_monitor_details: str
+    """AppMonitorDetails as JSON text."""
+    event_count: int
+    user_id: str | None
+    session_id: str | None
+    session_metadata: str | None
+    body: bytes = field(repr=False)
+    """The request body as received (JSON, decompressed); the events are read from it."""
+
+    @property
+    def events(self) -> tuple[StoredEvent, ...]:
+        events = json.loads(self.body)["RumEvents"]
+        return tuple(StoredEvent(e["id"], float(e["timestamp"]), e["type"], e.get("metadata"),
+                                 e["details"]) for e in events)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "monitor_id": self.monitor_id, "batch_id": self.batch_id,
+            "received_at": self.received_at, "request_id": self.request_id,
+            "alias": self.alias, "principal": self.principal, "source_ip": self.source_ip,
+            "app_monitor_details": json.loads(self.app_monitor_details),
+            "user_id": self.user_id, "session_id": self.session_id,
+            "session_metadata": self.session_metadata,
+            "events": [e.to_dict() for e in self.events],
+        }
+
+
+class _Pending:
+    """One queued batch and, once it has been written, its outcome."""
+
+    __slots__ = ("batch", "done", "error", "future", "stored")
+
+    def __init__(self, batch: StoredBatch, future: Future[bool] | None = None) -> None:
+        self.batch = batch
+        self.done = False
+        self.stored = False
+        self.error: BaseException | None = None
+        self.future = future
+
+    def settle(self) -> None:
+        self.done = True
+        if self.future is not None:
+            if self.error is not None:
+                self.future.set_exception(self.error)
+            else:
+                self.future.set_result(self.stored)
+
+
+class Storage:
+    """SQLite storage in `data_dir` (created if needed); None keeps everything in memory."""
+
+    def __init__(self, data_dir: str | os.PathLike[str] | None = None, *,
+                 synchronous: Literal["normal", "full"] = "normal") -> None:
+        self.path = None if data_dir is None else Path(data_dir) / DB_NAME
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.synchronous = synchronous
+        self._db = sqlite3.connect(":memory:" if self.path is None else self.path,
+                                   isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queued = threading.Condition(self._queue_lock)
+        self._queue: list[_Pending] = []
+        self._writer: threading.Thread | None = None
+        self._closing = False
+
+    # -- monitors ---------------------------------------------------------------------------
+
+    def monitors(self) -> list[MonitorRecord]:
+        with self._write_lock:
+            rows = self._db.execute(
+                "SELECT id, name, created, last_modified, spec, policy_document, "
+                "policy_revision_id FROM monitors ORDER BY name").fetchall()
+        return [MonitorRecord(*row) for row in rows]
+
+    def insert_monitor(self, record: MonitorRecord) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO monitors (id, name, created, last_modified, spec, policy_document,"
+                " policy_revision_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.id, record.name, record.created, record.last_modified, record.spec,
+                 record.policy_document, record.policy_revision_id))
+
+    def delete_monitor(self, monitor_id: str) -> None:
+        """Removes the monitor with its policy and the batches it accepted."""
+        with self._transaction():
+            self._db.execute("DELETE FROM monitors WHERE id = ?", (monitor_id,))
+
+    def set_policy(self, monitor_id: str, document: str | None, revision_id: str | None,
+                   modified: float) -> None:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE monitors SET policy_document = ?, policy_revision_id = ?, "
+                "last_modified = ? WHERE id = ?", (document, revision_id, modified, monitor_id))
+
+    # -- batches ----------------------------------------------------------------------------
+
+    def store_batch(self, batch: StoredBatch) -> bool:
+        """Commit `batch`; True if stored, False if the monitor already had this BatchId."""
+        pending = _Pending(batch)
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self._write_lock:
+            if not pending.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit_group(group)
+        if pending.error is not None:
+            raise pending.error
+        return pending.stored
+
+    def submit(self, batch: StoredBatch) -> Future[bool]:
+        """Queue `batch` for the writer thread; the future resolves once it is committed.
+
+        For callers that must not block (the HTTP app's event loop): while the writer commits,
+        the loop handles other requests, and their batches join the next group commit."""
+        future: Future[bool] = Future()
+        with self._queued:
+            if self._closing:
+                raise RuntimeError("the store is closed")
+            self._queue.append(_Pending(batch, future))
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_queued,
+                                                name="rumpolicy-gate-writer", daemon=True)
+                self._writer.start()
+            self._queued.notify()
+        return future
+
+    def _write_queued(self) -> None:
+        while True:
+            with self._queued:
+                while not self._queue and not self._closing:
+                    self._queued.wait()
+                if not self._queue:
+                    return
+            with self._write_lock:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                if group:
+                    self._commit_group(group)
+
+    def _commit_group(self, group: Sequence[_Pending]) -> None:
+        try:
+            self._write_all(group)
+        except Exception as err:
+            if len(group) == 1:
+                group[0].error = err
+            else:  # one bad batch must not sink the others: retry each on its own
+                for pending in group:
+                    self._commit_group([pending])
+                return
+        for pending in group:
+            pending.settle()
+
+    def _write_all(self, group: Sequence[_Pending]) -> None:
+        if len(group) == 1:  # one statement is its own transaction: no BEGIN/COMMIT round trips
+            group[0].stored = self._insert(group[0].batch)
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            stored = [self._insert(p.batch) for p in group]
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        for pending, was_stored in zip(group, stored, strict=True):
+            pending.stored = was_stored
+
+    def _insert(self, batch: StoredBatch) -> bool:
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO batches (monitor_id, batch_id, received_at, request_id, alias,"
+            " principal, source_ip, app_monitor_details, user_id, session_id, session_metadata,"
+            " event_count, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (batch.monitor_id, batch.batch_id, batch.received_at, batch.request_id, batch.alias,
+             batch.principal, batch.source_ip, batch.app_monitor_details, batch.user_id,
+             batch.session_id, batch.session_metadata, batch.event_count, batch.body))
+        return cursor.rowcount == 1
+
+    def batches(self, monitor_id: str) -> list[StoredBatch]:
+        with self._write_lock:
+            return read_batches(self._db, monitor_id)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._write_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Commits what is queued, stops the writer, closes the database."""
+        with self._queued:
+            self._closing = True
+            self._queued.notify()
+        if self._writer is not None:
+            self._writer.join()
+        with self._write_lock:
+            self._db.close()
+
+
+def read_batches(db: sqlite3.Connection, monitor_id: str) -> list[StoredBatch]:
+    """Every batch stored for `monitor_id`, in the order they were committed."""
+    rows = db.execute(
+        "SELECT monitor_id, batch_id, received_at, request_id, alias, principal, source_ip,"
+        " app_monitor_details, event_count, user_id, session_id, session_metadata, body"
+        " FROM batches WHERE monitor_id = ? ORDER BY seq", (monitor_id,)).fetchall()
+    return [StoredBatch(
+        monitor_id=row[0], batch_id=row[1], received_at=row[2], request_id=row[3], alias=row[4],
+        principal=row[5], source_ip=row[6], app_monitor_details=row[7], event_count=row[8],
+        user_id=row[9], session_id=row[10], session_metadata=row[11], body=bytes(row[12]))
+        for row in rows]
+
+
+def open_read_only(data_dir: str | Path) -> sqlite3.Connection:
+    """A query-only connection to a gate's store (the gate may be running); FileNotFoundError
+    when the directory holds no store. Not `mode=ro`: after a crash the first reader must be
+    able to recover the WAL, which needs write access to the -shm file."""
+    path = Path(data_dir) / DB_NAME
+    if not path.is_file():
+        raise FileNotFoundError(str(path))
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA busy_timeout=5000")
+    db.execute("PRAGMA query_only=ON")
+    return db

@@ -1,0 +1,70 @@
+"""Request bodies, policies and an in-memory gate for the gate's tests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from rumpolicy.gate import Gate, GateConfig
+
+NOW = 1_795_000_000.0  # 2026-11-18T...Z, the fixed clock of in-process gates
+ACCOUNT = "123456789012"
+
+
+def arn(name: str = "shop") -> str:
+    return f"arn:aws:rum:us-east-1:{ACCOUNT}:appmonitor/{name}"
+
+
+def alias_policy(name: str = "shop", aliases: tuple[str, ...] = ("v1", "v2")) -> str:
+    """AWS's sample (c): anyone may put events carrying one of the aliases."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "AllowRUMPutEvents", "Effect": "Allow", "Action": "rum:PutRumEvents",
+        "Resource": arn(name), "Principal": "*",
+        "Condition": {"StringEquals": {"rum:alias": list(aliases)}}}]})
+
+
+def allow_all_policy(name: str = "shop") -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "rum:PutRumEvents", "Resource": arn(name),
+        "Principal": "*"}]})
+
+
+def event(n: int = 0, **changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": str(uuid.uuid4()), "timestamp": 1_795_000_000 + n,
+        "type": "com.amazon.rum.page_view_event",
+        "metadata": json.dumps({"title": "probe", "pageId": "/probe"}),
+        "details": json.dumps({"version": "1.0.0", "pageId": "/probe", "interaction": n}),
+    }
+    base.update(changes)
+    return base
+
+
+def batch(monitor_id: str, alias: str | None = None, events: int = 2,
+          **changes: Any) -> dict[str, Any]:
+    """A body as aws-rum-web sends it (members in its order; Alias only when set)."""
+    body: dict[str, Any] = {
+        "BatchId": str(uuid.uuid4()),
+        "AppMonitorDetails": {"id": monitor_id, "version": "1.0.0"},
+        "UserDetails": {"userId": "00000000-0000-0000-0000-000000000000",
+                        "sessionId": str(uuid.uuid4())},
+        "RumEvents": [event(n) for n in range(events)],
+        "SessionMetadata": json.dumps({"browserName": "Chrome", "domain": "127.0.0.1"}),
+    }
+    if alias is not None:
+        body["Alias"] = alias
+    body.update(changes)
+    return body
+
+
+def encoded(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def make_gate(config: GateConfig | None = None, **kwargs: Any) -> tuple[Gate, str]:
+    """An in-memory gate with monitor 'shop' under AWS's alias sample policy."""
+    gate = Gate(None, config, clock=kwargs.pop("clock", lambda: NOW), **kwargs)
+    monitor_id = gate.create_app_monitor(Name="shop", Domain="example.com")["Id"]
+    gate.put_resource_policy(Name="shop", PolicyDocument=alias_policy())
+    return gate, monitor_id

@@ -1,0 +1,146 @@
+"""The store: batches committed once, group commit, nothing half-written, and durable on disk."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from rumpolicy.gate.storage import (
+    DB_NAME,
+    MonitorRecord,
+    Storage,
+    StoredBatch,
+    StoredEvent,
+    _Pending,
+    open_read_only,
+    read_batches,
+)
+
+MONITOR = "0d4e0000-0000-4000-8000-000000000001"
+
+
+def stored(batch_id: str, events: int = 3) -> StoredBatch:
+    body = {"BatchId": batch_id, "RumEvents": [
+        {"id": f"e{n}", "timestamp": 10 + n, "type": "t", "details": "{}"}
+        for n in range(events)]}
+    return StoredBatch(
+        monitor_id=MONITOR, batch_id=batch_id, received_at=1.5, request_id="r", alias="v1",
+        principal=None, source_ip="127.0.0.1", app_monitor_details='{"id":"x"}',
+        event_count=events, user_id=None, session_id=None, session_metadata=None,
+        body=json.dumps(body).encode())
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    store = Storage(tmp_path)
+    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
+    return store
+
+
+def test_wal_mode_and_the_configured_synchronous_level(tmp_path: Path) -> None:
+    for level, number in (("normal", 1), ("full", 2)):
+        store = Storage(tmp_path / level, synchronous=level)  # type: ignore[arg-type]
+        assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == number
+        store.close()
+
+
+def test_a_batch_is_stored_once_per_batch_id(storage: Storage) -> None:
+    assert storage.store_batch(stored("b1")) is True
+    assert storage.store_batch(stored("b1", events=5)) is False
+    batches = storage.batches(MONITOR)
+    assert [b.batch_id for b in batches] == ["b1"]
+    assert batches[0].events == tuple(StoredEvent(f"e{n}", 10.0 + n, "t", None, "{}")
+                                      for n in range(3))
+
+
+def test_committed_batches_are_visible_to_another_connection(storage: Storage,
+                                                             tmp_path: Path) -> None:
+    storage.store_batch(stored("b1"))
+    db = open_read_only(tmp_path)
+    assert [b.batch_id for b in read_batches(db, MONITOR)] == ["b1"]
+    with pytest.raises(sqlite3.OperationalError):
+        db.execute("DELETE FROM batches")
+
+
+def test_a_failing_batch_does_not_sink_its_group(storage: Storage,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three batches committed as one group; the second cannot be written. The group rolls
+    back and each batch is retried alone: the good ones are stored, the bad one raises."""
+    real = storage._insert
+
+    def insert(batch: StoredBatch) -> bool:
+        if batch.batch_id == "bad":
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(batch)
+
+    monkeypatch.setattr(storage, "_insert", insert)
+    futures = []
+    with storage._write_lock:  # hold the writer back so that all three queue up together
+        futures = [storage.submit(stored(name)) for name in ("b1", "bad", "b2")]
+    assert futures[0].result(10) is True and futures[2].result(10) is True
+    with pytest.raises(sqlite3.OperationalError):
+        futures[1].result(10)
+    assert [b.batch_id for b in storage.batches(MONITOR)] == ["b1", "b2"]
+
+
+def test_a_failed_group_commit_rolls_back_and_retries_each_batch(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = storage._db
+
+    class Failing:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def execute(self, sql: str, *args: object) -> object:
+            if sql == "COMMIT":
+                raise sqlite3.OperationalError("disk I/O error")
+            return real.execute(sql, *args)
+
+    monkeypatch.setattr(storage, "_db", Failing())
+    pending = [_Pending(stored("b1")), _Pending(stored("b2"))]
+    storage._commit_group(pending)  # the group's COMMIT fails; alone, each is one INSERT
+    monkeypatch.undo()
+    assert [(p.done, p.stored, p.error) for p in pending] == [(True, True, None)] * 2
+    assert [b.batch_id for b in storage.batches(MONITOR)] == ["b1", "b2"]
+
+
+def test_group_commit_keeps_each_callers_outcome(storage: Storage) -> None:
+    """Many threads at once: every batch stored exactly once, duplicates reported as such."""
+    results: dict[str, list[bool]] = {}
+    lock = threading.Lock()
+
+    def send(n: int) -> None:
+        outcome = storage.store_batch(stored(f"b{n % 40}"))
+        with lock:
+            results.setdefault(f"b{n % 40}", []).append(outcome)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(120)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(sorted(v) == [False, False, True] for v in results.values())
+    assert sorted(b.batch_id for b in storage.batches(MONITOR)) == \
+        sorted(f"b{n}" for n in range(40))
+
+
+def test_deleting_a_monitor_deletes_its_batches(storage: Storage, tmp_path: Path) -> None:
+    storage.store_batch(stored("b1"))
+    storage.delete_monitor(MONITOR)
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    assert db.execute("SELECT count(*) FROM batches").fetchone() == (0,)
+
+
+def test_monitors_and_policies_survive_reopening(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, '{"Domain":"x.com"}'))
+    store.set_policy(MONITOR, "{}", "rev-1", 2.0)
+    store.close()
+    again = Storage(tmp_path)
+    assert again.monitors() == [MonitorRecord(MONITOR, "shop", 1.0, 2.0, '{"Domain":"x.com"}',
+                                              "{}", "rev-1")]
