@@ -1,0 +1,148 @@
+"""`rumpolicy audit`: exit codes (0 nothing reaches --fail-on, 1 something does, 2 usage),
+directories, files that are not policies, formats and colour."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rumpolicy.cli import main
+from rumpolicy.cli.audit import _colour
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures" / "audit"
+CLEAN = FIXTURES / "public-ingestion" / "near-miss.json"
+SECURITY = FIXTURES / "alias-allows-missing" / "trigger.json"
+WARNING = FIXTURES / "missing-version" / "trigger.json"
+SUGGESTION = FIXTURES / "empty-sid" / "trigger.json"
+MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["audit", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_clean_policy_exits_0(capsys):
+    code, out, _ = run(capsys, str(CLEAN))
+    assert code == 0
+    assert out == "no findings in 1 file\n"
+
+
+def test_security_finding_fails_by_default(capsys):
+    code, out, _ = run(capsys, str(SECURITY))
+    assert code == 1
+    assert f"{SECURITY}:11:9: security [alias-allows-missing]" in out
+
+
+@pytest.mark.parametrize(("path", "fail_on", "expected"), [
+    (SECURITY, "error", 0), (SECURITY, "security", 1), (WARNING, "security", 0),
+    (WARNING, "warning", 1), (SUGGESTION, "warning", 0), (SUGGESTION, "suggestion", 1),
+    (CLEAN, "suggestion", 0),
+])
+def test_fail_on_threshold(capsys, path, fail_on, expected):
+    code, _, _ = run(capsys, str(path), "--fail-on", fail_on, "--format", "json")
+    assert code == expected
+
+
+@pytest.mark.parametrize("argv", [
+    ["missing.json"],
+    [str(CLEAN), "--monitor", "arn:aws:rum:us-east-1:123456789012:appmonitor/*"],
+    [str(CLEAN), "--monitor", "arn:aws:s3:::bucket"],
+])
+def test_usage_errors_exit_2_with_one_line(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("rumpolicy: error: ") and err.count("\n") == 1
+
+
+def test_bad_choice_is_an_argparse_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", str(CLEAN), "--format", "xml"])
+    assert exit_info.value.code == 2
+
+
+def test_directory_is_searched_for_json_and_non_policies_do_not_stop_the_run(capsys, tmp_path):
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "good.json").write_text(CLEAN.read_text())
+    (tmp_path / "bad.json").write_text(SECURITY.read_text())
+    (tmp_path / "binary.json").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (tmp_path / "yaml.json").write_text("Version: '2012-10-17'\nStatement: []\n")
+    (tmp_path / "ignored.yaml").write_text("Version: x\n")
+    code, out, _ = run(capsys, str(tmp_path), "--format", "json")
+    assert code == 1
+    found = [(Path(f["file"]).name, f["id"]) for f in json.loads(out)["findings"]]
+    assert found == [("bad.json", "alias-allows-missing"), ("binary.json", "not-a-policy"),
+                     ("yaml.json", "not-a-policy")]
+
+
+def test_yaml_file_named_explicitly_is_one_error_finding(capsys):
+    yaml = FIXTURES / "not-a-policy" / "trigger.yaml"
+    code, out, _ = run(capsys, str(yaml), str(CLEAN), "--format", "json")
+    findings = json.loads(out)["findings"]
+    assert code == 1
+    assert [(f["id"], f["severity"], f["line"]) for f in findings] == [
+        ("not-a-policy", "error", 1)]
+    assert "YAML" in findings[0]["message"]
+
+
+def test_monitor_makes_resource_mismatch_an_error(capsys):
+    policy = FIXTURES / "resource-not-monitor" / "trigger.json"
+    code, _, _ = run(capsys, str(policy), "--fail-on", "error")
+    assert code == 0
+    code, out, _ = run(capsys, str(policy), "--monitor", MONITOR, "--fail-on", "error")
+    assert code == 1 and "[resource-not-monitor]" in out
+
+
+def test_sarif_format_is_json_with_version(capsys):
+    code, out, _ = run(capsys, str(SECURITY), "--format", "sarif")
+    log = json.loads(out)
+    assert code == 1 and log["version"] == "2.1.0"
+    assert log["runs"][0]["results"][0]["ruleId"] == "alias-allows-missing"
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def test_colour_only_on_a_tty_without_no_color(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert _colour(_Stream(True)) is True
+    assert _colour(_Stream(False)) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _colour(_Stream(True)) is False
+    monkeypatch.setenv("NO_COLOR", "")
+    assert _colour(_Stream(True)) is True
+
+
+def test_as_a_process_a_binary_file_gives_a_finding_not_a_traceback(tmp_path):
+    binary = tmp_path / "policy.json"
+    binary.write_bytes(bytes(range(256)))
+    done = subprocess.run([sys.executable, "-m", "rumpolicy", "audit", str(binary)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"{binary}:1:1: error [not-a-policy]" in done.stdout
+    assert "\x1b[" not in done.stdout
+
+
+def test_standard_input(capsys, monkeypatch):
+    class _Stdin:
+        buffer = io.BytesIO(SECURITY.read_bytes())
+
+    monkeypatch.setattr(sys, "stdin", _Stdin())
+    code, out, _ = run(capsys, "-", "--format", "json")
+    findings = json.loads(out)["findings"]
+    assert code == 1 and [(f["file"], f["id"]) for f in findings] == [
+        ("<stdin>", "alias-allows-missing")]
