@@ -65,10 +65,13 @@ def grammar_path(name: str) -> Path:
 def _parser() -> Lark:
     from lark import Lark
 
+    from rumpolicy.policy._scanner import Scanner
+
     # cache=True keeps the built LALR tables in the temp dir: a cold CLI start skips the build.
     return Lark(
         grammar_path("policy.lark").read_text(encoding="utf-8"),
         parser="lalr",
+        lexer=Scanner,
         keep_all_tokens=True,
         cache=True,
     )
