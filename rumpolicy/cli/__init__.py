@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from rumpolicy.cli._common import EXIT_OK, EXIT_USAGE, UsageError
 
-COMMANDS = ("validate", "eval", "demo", "serve", "events", "audit")
+COMMANDS = ("validate", "eval", "demo", "serve", "events", "audit", "test", "replay", "diff")
 """Modules under `rumpolicy.cli`, in the order `--help` lists them."""
 
 

@@ -1,0 +1,256 @@
+"""`diff_policies`: every request two resource policies decide differently, found exactly.
+
+1. **Read** what the policies look at (`reading`): statements, condition keys, variables.
+2. **Cut** each dimension into classes on which every check of both policies gives one answer
+   (`dimensions`): resource, caller, action, then each condition key.
+3. **Search** the class combinations one dimension at a time, keeping only which statements can
+   still apply (`search`); decide each final state with `rumpolicy.compile_policy(...).evaluate`
+   on a representative request, for both policies, cross-checked against what the surviving
+   statements imply.
+4. **Report** the combinations decided differently as products of class sets, in words, each
+   with a witness that `rumpolicy.evaluate` re-checks on both policies.
+
+What cannot be cut exactly narrows the analysed space and is named in `not_analysed` (and then
+`equivalent` is False); a budget overrun stops the analysis the same way. Nothing is sampled.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+from rumpolicy.analysis.diff.callers import OTHER_ACCOUNT, RESOURCE_ACCOUNT
+from rumpolicy.analysis.diff.describe import HEADLINES, sentence
+from rumpolicy.analysis.diff.dimensions import (
+    ALWAYS_DERIVED,
+    OTHER_CALLER_ACCOUNT,
+    Dimensions,
+    build_dimensions,
+)
+from rumpolicy.analysis.diff.errors import InternalError, TooComplex
+from rumpolicy.analysis.diff.model import Change, DiffStats, PolicyDiff, Region
+from rumpolicy.analysis.diff.reading import Reading, read_policies
+from rumpolicy.analysis.diff.search import Layered, explore
+from rumpolicy.engine.compiled import compile_policy
+from rumpolicy.engine.decision import Effect
+from rumpolicy.engine.evaluate import evaluate
+from rumpolicy.engine.request import PUT_RUM_EVENTS, Request
+from rumpolicy.policy.arns import split_arn
+from rumpolicy.policy.models import Policy
+
+MAX_STATES = 200_000
+"""Budget for the search's states; it also bounds the evaluations (two per final state)."""
+MAX_REGIONS = 2_000
+
+
+class State(NamedTuple):
+    """Where a partial choice of classes leaves a request."""
+
+    mask: int
+    """Statements that can still apply."""
+    account: str = ""
+    """The resource's account class (set by the resource dimension)."""
+    has_account: bool = False
+    anonymous: bool = False
+    root: bool = False
+    same_account: bool = False
+    """Whether the caller is in the resource's account (set by the caller dimension)."""
+    derived: frozenset[str] = frozenset()
+    """Keys the engine derives for this caller and resource: they cannot be absent."""
+
+
+class _Diff:
+    def __init__(self, old: Policy | None, new: Policy | None, dimensions: Dimensions) -> None:
+        self.old, self.new = old, new
+        self.dimensions = dimensions
+        reading: Reading = dimensions.reading
+        self.reading = reading
+        self.deny = {side: sum(1 << r.bit for r in reading.refs
+                               if r.side == side and r.statement.effect == "Deny")
+                     for side in ("old", "new")}
+        self.allow = {side: sum(1 << r.bit for r in reading.refs
+                                if r.side == side and r.statement.effect == "Allow")
+                      for side in ("old", "new")}
+
+    def step(self, dimension: int, state: State, chosen: int) -> State | None:
+        d = self.dimensions
+        if dimension == 0:
+            resource = d.resource.classes[chosen]
+            return State(state.mask & resource.mask, resource.account, resource.has_account)
+        if dimension == 1:
+            caller = d.caller.classes[chosen]
+            if caller.group == RESOURCE_ACCOUNT and state.account != OTHER_CALLER_ACCOUNT:
+                return None  # no caller shares an account the resource does not have
+            same = caller.group == RESOURCE_ACCOUNT or (
+                caller.group not in (None, OTHER_ACCOUNT) and caller.group == state.account)
+            derived = set(ALWAYS_DERIVED)
+            if caller.group is not None:
+                derived.add("aws:principalarn")
+            if caller.user:
+                derived.add("aws:username")
+            if state.has_account:
+                derived.add("aws:resourceaccount")
+            return State(state.mask & d.caller.masks[chosen], anonymous=caller.group is None,
+                         root=caller.kind == "root", same_account=same,
+                         derived=frozenset(derived & self.reading.names.keys()))
+        if dimension == 2:
+            return state._replace(mask=state.mask & d.action.masks[chosen])
+        key = d.keys[dimension - 3]
+        if key.classes[chosen].kind == "absent" and key.key in state.derived:
+            return None
+        return state._replace(mask=state.mask & d.key_masks[dimension - 3][chosen],
+                              derived=state.derived - {key.key})
+
+    def effect(self, state: State, side: str) -> Effect:
+        """What rumpolicy.engine.combine decides when exactly the statements in `state.mask`
+        apply and no identity policy does: the cross-check for the evaluator's answers."""
+        if state.mask & self.deny[side]:
+            return Effect.EXPLICIT_DENY
+        granted = bool(state.mask & self.allow[side])
+        if state.anonymous:
+            return Effect.ALLOW if granted else Effect.IMPLICIT_DENY
+        if not state.same_account:
+            return Effect.IMPLICIT_DENY
+        return Effect.ALLOW if granted or state.root else Effect.IMPLICIT_DENY
+
+    def request(self, cell: Sequence[int]) -> Request:
+        """The representative request of a cell; derived keys are left to the engine when
+        what it derives is already in the chosen class."""
+        d = self.dimensions
+        resource = d.resource.classes[cell[0]].rep
+        caller = d.caller.classes[cell[1]]
+        arn = split_arn(resource)
+        account = arn.account if arn is not None else ""
+        if caller.group != RESOURCE_ACCOUNT:
+            account = d.caller.fresh_account(avoid=account)
+        principal = caller.principal(account)
+        action = d.action.reps[cell[2]]
+        derived = Request(resource=resource, action=action, principal=principal)
+        context: dict[str, str | list[str]] = {}
+        for dimension, chosen in zip(d.keys, cell[3:], strict=True):
+            key_class = dimension.classes[chosen]
+            if key_class.kind == "absent":
+                continue
+            implied = derived.values.get(dimension.key)
+            if implied is not None and dimension.classify(implied) == chosen:
+                continue
+            value = key_class.value
+            context[dimension.name] = value if isinstance(value, str) else list(value or ())
+        return Request(resource=resource, action=action, principal=principal, context=context)
+
+    def witness_cell(self, cube: Sequence[frozenset[int]]) -> tuple[int, ...]:
+        """The first (most specific) class of each dimension, except that a key the region
+        does not narrow is left out of the request."""
+        cell = [min(chosen) for chosen in cube]
+        for position, dimension in enumerate(self.dimensions.keys, start=3):
+            if len(cube[position]) == len(dimension.classes) and \
+                    dimension.absent_index is not None:
+                cell[position] = dimension.absent_index
+        return tuple(cell)
+
+    def describe(self, headline: str, cube: Sequence[frozenset[int]]) -> str:
+        d = self.dimensions
+        clauses = [d.resource.describe(cube[0]), d.action.describe(cube[2])]
+        clauses += [k.describe(chosen) for k, chosen in zip(d.keys, cube[3:], strict=True)]
+        return sentence(headline, d.caller.describe(cube[1], cube[0]),
+                        [c for c in clauses if c])
+
+    def run(self, scope: str, notes: list[str]) -> PolicyDiff:
+        d = self.dimensions
+        graph: Layered[State] = explore(d.sizes, State(self.reading.everything), self.step,
+                                 limit=MAX_STATES)
+        compiled = (compile_policy(self.old), compile_policy(self.new))
+        outcome: dict[tuple[Effect, Effect], set[int]] = {}
+        for final, state in enumerate(graph.final):
+            request = self.request(graph.path(final))
+            effects = (compiled[0].evaluate(request).effect,
+                       compiled[1].evaluate(request).effect)
+            implied = (self.effect(state, "old"), self.effect(state, "new"))
+            if effects != implied:
+                raise InternalError(f"the evaluator decided {effects} where the statements "
+                                    f"that apply imply {implied}, for {request.to_dict()}")
+            if effects[0] is not effects[1]:
+                outcome.setdefault(effects, set()).add(final)
+        changes: list[Change] = []
+        for pair, headline in HEADLINES.items():
+            found = []
+            for cube in graph.cubes(outcome.get(pair, set()), MAX_REGIONS) \
+                    if pair in outcome else ():
+                witness = self.request(self.witness_cell(cube))
+                got = (evaluate(self.old, witness).effect, evaluate(self.new, witness).effect)
+                if got != pair:
+                    raise InternalError(f"witness {witness.to_dict()} gets {got}, not {pair}")
+                found.append(Change(pair[0], pair[1], self.describe(headline, cube), witness,
+                                    Region(cube, d)))
+            changes.extend(sorted(found, key=lambda c: c.description))
+        stats = DiffStats(classes=tuple(zip(d.names, d.sizes, strict=True)), cells=graph.cells(),
+                          states=sum(len(s) for s in graph.states),
+                          evaluations=2 * len(graph.final))
+        return PolicyDiff(not changes and not notes, tuple(changes), tuple(notes), scope,
+                          stats, d)
+
+
+def diff_policies(old: Policy | None, new: Policy | None, *, monitor: str | None = None,
+                  all_actions: bool | None = None) -> PolicyDiff:
+    """Every request `old` and `new` decide differently, as regions with checked witnesses.
+
+    `monitor`: analyse requests to this app monitor only (else every resource). `all_actions`:
+    analyse every action, not only rum:PutRumEvents; by default True exactly when no monitor
+    is given. `None` stands for "no policy attached". Signed callers are judged without
+    identity policies.
+    """
+    every_action = monitor is None if all_actions is None else all_actions
+    scope = (("every action" if every_action else PUT_RUM_EVENTS) + " on " +
+             (monitor if monitor is not None else "every resource"))
+    notes: list[str] = []
+    try:
+        reading = read_policies(old, new, monitor)
+        dimensions = build_dimensions(reading, every_action)
+        notes = reading.notes(dimensions.unanalysed_keys)
+        return _Diff(old, new, dimensions).run(scope, notes)
+    except (TooComplex, InternalError) as err:
+        reason = "too many combinations" if isinstance(err, TooComplex) else \
+            "an internal check failed"
+        return PolicyDiff(False, (), (*notes, f"everything: the analysis stopped ({reason}: "
+                                               f"{err})"), scope)
+
+
+def representatives(result: PolicyDiff, rng: random.Random | None = None
+                    ) -> Iterator[Request]:
+    """One request per reachable cell of `result`'s partition, nothing merged: what brute
+    force evaluates (bench/diff.py's baseline; the tests check the regions against it).
+
+    With `rng`, cells are drawn at random, endlessly.
+    """
+    dimensions = result.space
+    if not isinstance(dimensions, Dimensions):
+        return
+    diff = _Diff(None, None, dimensions)
+    sizes = dimensions.sizes
+    start = State(dimensions.reading.everything)
+    if rng is not None:
+        while result.stats.cells:
+            cell: list[int] = []
+            state: State | None = start
+            for dimension, size in enumerate(sizes):
+                assert state is not None
+                options = [(c, s) for c in range(size)
+                           if (s := diff.step(dimension, state, c)) is not None]
+                if not options:  # a dead end (say, a key no such caller can lack): retry
+                    state = None
+                    break
+                chosen, state = rng.choice(options)
+                cell.append(chosen)
+            if state is not None:
+                yield diff.request(cell)
+    stack: list[tuple[int, State, tuple[int, ...]]] = [(0, start, ())]
+    while stack:
+        dimension, state, done = stack.pop()
+        if dimension == len(sizes):
+            yield diff.request(done)
+            continue
+        for chosen in reversed(range(sizes[dimension])):
+            after = diff.step(dimension, state, chosen)
+            if after is not None:
+                stack.append((dimension + 1, after, (*done, chosen)))

@@ -1,0 +1,169 @@
+"""What a replay found, as data: per-alias counts, changed decisions, bad lines."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rumpolicy.engine import Effect
+
+EFFECTS = (Effect.ALLOW, Effect.EXPLICIT_DENY, Effect.IMPLICIT_DENY)
+TOP_ALIASES = 10
+"""A change lists its most frequent aliases, then the rest as one number."""
+
+
+class _OtherAliases:
+    """Stands for every alias beyond the `max_aliases` counted one by one."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "(other aliases)"
+
+
+OTHER_ALIASES = _OtherAliases()
+AliasValue = str | tuple[str, ...] | None | _OtherAliases
+"""An alias as the request carried it: a string, a list (malformed), absent, or the rest."""
+
+
+def alias_label(alias: AliasValue) -> str:
+    if alias is None:
+        return "(no alias)"
+    if isinstance(alias, tuple):
+        return "[" + ", ".join(alias) + "]"
+    return str(alias) if isinstance(alias, str) else repr(alias)
+
+
+def alias_json(alias: AliasValue) -> Any:
+    if isinstance(alias, _OtherAliases):
+        return {"other_aliases": True}
+    return list(alias) if isinstance(alias, tuple) else alias
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    source: str
+    line: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One recorded request whose decision changes, and where it was recorded."""
+
+    source: str
+    line: int
+    alias: AliasValue
+    request: Mapping[str, Any]
+    reason_before: str
+    reason_now: str
+
+
+@dataclass(frozen=True, slots=True)
+class AliasCounts:
+    alias: AliasValue
+    counts: Mapping[Effect, int]
+    """Decisions of the policy."""
+    before: Mapping[Effect, int] | None
+    """Decisions of the `--against` policy, when given."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    before: Effect
+    now: Effect
+    count: int
+    aliases: tuple[tuple[AliasValue, int], ...]
+    """The most frequent aliases among the changed requests."""
+    other_aliases: int
+    """Changed requests with other aliases than those listed."""
+    examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    policy: str
+    against: str | None
+    sources: tuple[str, ...]
+    records: int
+    skipped: int
+    bad: int
+    bad_reasons: Mapping[str, int]
+    bad_lines: tuple[BadLine, ...]
+    aliases: tuple[AliasCounts, ...]
+    changes: tuple[Change, ...]
+    seconds: float
+
+    @property
+    def changed(self) -> int:
+        return sum(c.count for c in self.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        def effects(counts: Mapping[Effect, int] | None) -> dict[str, int] | None:
+            return None if counts is None else {e.value: counts.get(e, 0) for e in EFFECTS}
+
+        return {
+            "policy": self.policy,
+            "against": self.against,
+            "sources": list(self.sources),
+            "records": self.records,
+            "skipped_other_monitors": self.skipped,
+            "bad_lines": {
+                "count": self.bad,
+                "reasons": dict(self.bad_reasons),
+                "examples": [{"source": b.source, "line": b.line, "message": b.message}
+                             for b in self.bad_lines],
+            },
+            "aliases": [{"alias": alias_json(a.alias), "requests": a.total,
+                         "decisions": effects(a.counts), "before": effects(a.before)}
+                        for a in self.aliases],
+            "changes": [{
+                "from": c.before.value, "to": c.now.value, "count": c.count,
+                "aliases": [{"alias": alias_json(a), "count": n} for a, n in c.aliases],
+                "other_aliases": c.other_aliases,
+                "examples": [{"source": e.source, "line": e.line, "request": dict(e.request),
+                              "reason_before": e.reason_before, "reason_now": e.reason_now}
+                             for e in c.examples],
+            } for c in self.changes],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def alias_rows(counts: Mapping[tuple[Any, ...], int], compared: bool) -> tuple[AliasCounts, ...]:
+    """Per-alias decision counts from the outcome counts, most requests first."""
+    now: dict[AliasValue, Counter[Effect]] = {}
+    before: dict[AliasValue, Counter[Effect]] = {}
+    for (alias, effect, _, effect_before, _), n in counts.items():
+        now.setdefault(alias, Counter())[effect] += n
+        if effect_before is not None:
+            before.setdefault(alias, Counter())[effect_before] += n
+    rows = [AliasCounts(alias, dict(c), dict(before.get(alias, Counter())) if compared else None)
+            for alias, c in now.items()]
+    rows.sort(key=lambda r: (-r.total, alias_label(r.alias)))
+    return tuple(rows)
+
+
+def change_rows(counts: Mapping[tuple[Any, ...], int],
+                examples: Mapping[tuple[Effect, Effect], Sequence[Example]]
+                ) -> tuple[Change, ...]:
+    """The requests whose decision differs, grouped by (before, now), most first."""
+    groups: dict[tuple[Effect, Effect], Counter[AliasValue]] = {}
+    for (alias, effect, _, effect_before, _), n in counts.items():
+        if effect_before is not None and effect_before is not effect:
+            groups.setdefault((effect_before, effect), Counter())[alias] += n
+    changes = []
+    for (before, now), by_alias in groups.items():
+        top = tuple(sorted(by_alias.items(), key=lambda i: (-i[1], alias_label(i[0]))
+                           )[:TOP_ALIASES])
+        total = sum(by_alias.values())
+        changes.append(Change(before, now, total, top, total - sum(n for _, n in top),
+                              tuple(sorted(examples.get((before, now), ()),
+                                           key=lambda e: (e.source, e.line)))))
+    changes.sort(key=lambda c: (-c.count, c.before.value, c.now.value))
+    return tuple(changes)

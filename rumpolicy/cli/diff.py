@@ -1,0 +1,75 @@
+"""`rumpolicy diff OLD NEW [--monitor ARN] [--json]`: which requests the two policies decide
+differently; exit 0 when none, 1 when some do (or when part could not be analysed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from rumpolicy.cli._common import EXIT_FAIL, EXIT_OK, UsageError, load_policy_file
+
+if TYPE_CHECKING:
+    from rumpolicy.analysis.diff import PolicyDiff
+    from rumpolicy.policy import Policy
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "diff", help="every request two policies decide differently (exit 0 if none, else 1)")
+    parser.add_argument("old", metavar="OLD",
+                        help="the policy in force: a file, '-' for stdin, 'none' for no policy")
+    parser.add_argument("new", metavar="NEW", help="the proposed policy (same forms as OLD)")
+    parser.add_argument("--monitor", metavar="ARN",
+                        help="only requests to this app monitor, and only rum:PutRumEvents "
+                             "(default: every resource and every action)")
+    parser.add_argument("--all-actions", action="store_true",
+                        help="with --monitor, analyse every action, not only rum:PutRumEvents")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"equivalent", "changes", "not_analysed"} as JSON')
+    parser.set_defaults(run=run)
+
+
+def _load(path: str) -> Policy | None:
+    return None if path == "none" else load_policy_file(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rumpolicy.analysis.diff import diff_policies
+    from rumpolicy.policy.arns import split_arn
+
+    if args.old == "-" and args.new == "-":
+        raise UsageError("OLD and NEW cannot both be read from stdin ('-')")
+    if args.monitor is not None and split_arn(args.monitor) is None:
+        raise UsageError(f"--monitor '{args.monitor}': not an ARN; expected "
+                         "arn:aws:rum:REGION:ACCOUNT:appmonitor/NAME")
+    old, new = _load(args.old), _load(args.new)
+    result = diff_policies(old, new, monitor=args.monitor,
+                           all_actions=True if args.all_actions else None)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(render(result, args.old, args.new))
+    return EXIT_OK if result.equivalent else EXIT_FAIL
+
+
+def render(result: PolicyDiff, old: str, new: str) -> str:
+    lines = [f"{old} -> {new}", f"analysed: {result.scope} (signed callers judged without "
+                                "identity policies)"]
+    if result.equivalent:
+        lines.append("equivalent: every request gets the same decision from both policies")
+        return "\n".join(lines)
+    count = len(result.changes)
+    lines.append(f"{count} {'change' if count == 1 else 'changes'}" if count else
+                 "no change found in what was analysed")
+    for number, change in enumerate(result.changes, start=1):
+        witness = change.witness.to_dict()
+        if witness["action"] == "rum:PutRumEvents":
+            del witness["action"]
+        lines += ["", f"{number}. {change.description}",
+                  f"   witness: {json.dumps(witness, ensure_ascii=False)}",
+                  f"   old: {change.from_effect.value}, new: {change.to_effect.value}"]
+    if result.not_analysed:
+        lines += ["", "not analysed (decisions there may differ; not proven equivalent):"]
+        lines += [f"  - {item}" for item in result.not_analysed]
+    return "\n".join(lines)

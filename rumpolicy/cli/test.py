@@ -1,0 +1,45 @@
+"""`rumpolicy test FILE...`: run rollout test files like a test runner.
+
+Exit 0 when every expectation holds, 1 when one fails, 2 when a file cannot be run (a syntax
+error, a policy that does not load) or the command is misused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rumpolicy.cli._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, policy_files
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "test", help="run rollout test files (*.rollout); exit 1 if an expectation fails")
+    parser.add_argument("paths", nargs="+", metavar="FILE",
+                        help="rollout files, or directories searched for *.rollout")
+    parser.add_argument("--junit", metavar="PATH",
+                        help="also write the results as JUnit XML to PATH, for CI")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="list only failing expectations and file errors")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rumpolicy.analysis.rollout import format_outcomes, run_files, to_junit
+
+    results = run_files(policy_files(args.paths, "*.rollout"))
+    sys.stdout.write(format_outcomes(results, verbose=not args.quiet))
+    if args.junit:
+        _write(Path(args.junit), to_junit(results))
+    if any(r.problems for r in results):
+        return EXIT_USAGE
+    return EXIT_FAIL if any(r.failed for r in results) else EXIT_OK
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"--junit {path}: cannot write: {err.strerror}") from None
