@@ -19,7 +19,7 @@ from rumpolicy.analysis.diff import PolicyDiff, diff_policies
 from rumpolicy.analysis.diff.analyse import representatives
 from rumpolicy.testing.strategies import monitor_arn, policy_documents, requests, statements
 
-_SETTINGS = settings(max_examples=150, deadline=None,
+_SETTINGS = settings(max_examples=100, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
