@@ -222,7 +222,12 @@ def _memoized(keys: tuple[str, ...], memo: dict[tuple[Any, ...], Decision], miss
     goes to `miss`, which also fills the memo.
     """
     get = memo.get
-    if len(keys) == 1:
+    if not keys:
+        def evaluate(request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
+            key = (request.principal, request.action, request.resource)
+            found = None if identity_policies else get(key)
+            return found if found is not None else miss(request, identity_policies, key)
+    elif len(keys) == 1:
         (k0,) = keys
 
         def evaluate(request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
@@ -236,6 +241,15 @@ def _memoized(keys: tuple[str, ...], memo: dict[tuple[Any, ...], Decision], miss
             values = request.values
             key = (request.principal, request.action, request.resource, values.get(k0),
                    values.get(k1))
+            found = None if identity_policies else get(key)
+            return found if found is not None else miss(request, identity_policies, key)
+    elif len(keys) == 3:
+        k0, k1, k2 = keys
+
+        def evaluate(request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
+            values = request.values
+            key = (request.principal, request.action, request.resource, values.get(k0),
+                   values.get(k1), values.get(k2))
             found = None if identity_policies else get(key)
             return found if found is not None else miss(request, identity_policies, key)
     else:
