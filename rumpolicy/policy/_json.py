@@ -8,6 +8,7 @@ reported at that string rather than aborting the parse.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -139,8 +140,16 @@ def _convert(node: Any, problems: list[Diagnostic], path: str) -> JValue:
     return JScalar({"true": True, "false": False, "null": None}[kind], kind, line, column)
 
 
+_NEEDS_DECODING = re.compile(r'[\\\x00-\x1f\ud800-\udfff]')
+"""A backslash escape, a control character or a surrogate: only then does json decode (and check)
+the string; most policy strings are plain text between quotes."""
+
+
 def _string(token: Token, problems: list[Diagnostic], path: str) -> JString:
     line, column = token.line or 1, token.column or 1
+    text = str(token)
+    if not _NEEDS_DECODING.search(text):
+        return JString(text[1:-1], line, column)
     try:
         value = json.loads(str(token))
         value.encode("utf-8")
