@@ -13,7 +13,7 @@ from typing import Any
 
 from rumpolicy.engine import patterns
 from rumpolicy.engine.combine import decide
-from rumpolicy.engine.conditions import judge, resolve, resolved_values, template_of
+from rumpolicy.engine.conditions import condition_templates, judge, resolve, resolved_values
 from rumpolicy.engine.decision import Check, ConditionTrace, Decision, StatementTrace
 from rumpolicy.engine.evaluate import (
     applies,
@@ -23,7 +23,6 @@ from rumpolicy.engine.evaluate import (
 )
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.models import Condition, Policy, Statement
-from rumpolicy.policy.operators import Family
 from rumpolicy.policy.variables import Template, Variable, has_variables
 
 DEFAULT_MEMO_SIZE = 100_000
@@ -125,24 +124,18 @@ def _compile_statement(statement: Statement, index: int, label: str, policy: Pol
     for pattern in (statement.resource if statement.resource is not None
                     else statement.not_resource or ()):
         template = resource_template(pattern, substitutes)
-        fixed = None if has_variables(template) else resolve(template, _NO_REQUEST)
+        fixed = None if has_variables(template) else resolve(template, None)
         regex = None if fixed is None else patterns.arn_glob(fixed, star_may_cross_colons=True)
         resources.append((pattern, template, regex))
     conditions = []
     for condition in statement.conditions:
-        family = condition.operator.base.family
-        templates = tuple(template_of(v, substitutes and family in (Family.STRING, Family.ARN))
-                          for v in condition.values)
+        templates = condition_templates(condition, substitutes)
         values = None
         if not any(has_variables(t) for t in templates):
-            values = resolved_values(condition, templates, _NO_REQUEST)
+            values = resolved_values(condition, templates, None)
         conditions.append(_CompiledCondition(condition, condition.key.lower(), templates, values))
     return _CompiledStatement(statement, index, label, actions, tuple(resources),
                               tuple(conditions))
-
-
-_NO_REQUEST = Request(resource="arn:aws:rum:::appmonitor/-")
-"""Stands in for a request when resolving values that have no variables to look up."""
 
 
 def _keys_read(statements: Sequence[_CompiledStatement]) -> tuple[str, ...]:

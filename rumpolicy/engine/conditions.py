@@ -25,9 +25,17 @@ def template_of(text: str, substitutes: bool) -> Template:
     return (text,) if problem else template
 
 
-def resolve(template: Template, request: Request) -> Parts | None:
+def condition_templates(condition: Condition, substitutes: bool) -> tuple[Template, ...]:
+    """The condition's values as templates: variables count only in String and ARN values."""
+    family = condition.operator.base.family
+    substitutes = substitutes and family in (Family.STRING, Family.ARN)
+    return tuple(template_of(v, substitutes) for v in condition.values)
+
+
+def resolve(template: Template, request: Request | None) -> Parts | None:
     """Substitute variables; None when one has no single value and no default (IAM drops the
-    value). Substituted text is literal: a `*` from the request is not a wildcard."""
+    value). Substituted text is literal: a `*` from the request is not a wildcard. Without a
+    request (compiling a template that has no variables) nothing is looked up."""
     parts: Parts = []
     for part in template:
         if isinstance(part, str):
@@ -42,15 +50,15 @@ def resolve(template: Template, request: Request) -> Parts | None:
     return parts
 
 
-def _variable_value(variable: Variable, request: Request) -> str | None:
-    value = request.get(variable.key)
+def _variable_value(variable: Variable, request: Request | None) -> str | None:
+    value = None if request is None else request.get(variable.key)
     if isinstance(value, str):
         return value
     return variable.default
 
 
 def resolved_values(
-    condition: Condition, templates: Sequence[Template], request: Request
+    condition: Condition, templates: Sequence[Template], request: Request | None
 ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """(display strings, prepared comparables) of the values that resolve for this request."""
     shown: list[str] = []
@@ -96,7 +104,8 @@ def _result(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None
     compare = COMPARE[base.comparison]
     hits = [any(compare(r, p) for p in prepared) != base.negated for r in read]
     if op.qualifier == "ForAllValues":
-        return all(hits), "all_values_match" if all(hits) else "some_value_does_not_match"
+        every = all(hits)
+        return every, "all_values_match" if every else "some_value_does_not_match"
     ok = any(hits)
     return ok, "value_matches" if ok else "no_value_matches"
 

@@ -9,12 +9,17 @@ from collections.abc import Sequence
 
 from rumpolicy.engine import patterns
 from rumpolicy.engine.combine import decide
-from rumpolicy.engine.conditions import judge, resolve, resolved_values, template_of
+from rumpolicy.engine.conditions import (
+    condition_templates,
+    judge,
+    resolve,
+    resolved_values,
+    template_of,
+)
 from rumpolicy.engine.decision import Check, ConditionTrace, Decision, StatementTrace
 from rumpolicy.engine.principals import match_not_principal, match_principal
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.models import Policy, Statement
-from rumpolicy.policy.operators import Family
 from rumpolicy.policy.variables import Template
 
 
@@ -44,9 +49,7 @@ def statement_trace(
     resource = resource_check(statement, policy.substitutes_variables, request)
     conditions = []
     for condition in statement.conditions:
-        family = condition.operator.base.family
-        substitutes = policy.substitutes_variables and family in (Family.STRING, Family.ARN)
-        templates = [template_of(v, substitutes) for v in condition.values]
+        templates = condition_templates(condition, policy.substitutes_variables)
         shown, prepared = resolved_values(condition, templates, request)
         conditions.append(judge(condition, shown, prepared, request.get(condition.key)))
     return StatementTrace(

@@ -94,7 +94,8 @@ def test_realistic_batches_validate() -> None:
 
 def test_timestamps_are_epoch_seconds_int_or_float() -> None:
     for stamp in (1704164645, 1704164645.123456, 0):
-        validate_put_body(batch(MONITOR, RumEvents=[event(timestamp=stamp)]))
+        body = validate_put_body(batch(MONITOR, RumEvents=[event(timestamp=stamp)]))
+        assert body.RumEvents[0].timestamp == stamp
 
 
 @pytest.mark.parametrize(("changes", "where", "constraint"), [
