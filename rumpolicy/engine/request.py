@@ -42,7 +42,7 @@ class Request:
         for key, value in self.context.items():
             if not isinstance(key, str):
                 raise ValueError(f"context keys must be strings, not {key!r}")
-            values[key.lower()] = _context_value(key, value)
+            values[key.lower()] = value if type(value) is str else _context_value(key, value)
         object.__setattr__(self, "context", MappingProxyType(dict(self.context)))
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "caller", caller)

@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -149,53 +147,64 @@ def _unknown(method: str, path: str) -> GateError:
 
 
 class GateEndpoint:
-    """The ASGI callable behind every route of the gate's app."""
+    """The ASGI callable behind every route of the gate's app.
+
+    It speaks raw ASGI rather than through Starlette's Request and Response: the data plane is
+    the hot path, and the wrappers cost more than the gate's decision (docs/performance.md)."""
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.config = gate.config
+        cors = [(b"access-control-allow-origin", self.config.cors_allow_origin.encode("latin-1")),
+                (b"access-control-expose-headers", EXPOSED.encode())]
+        if self.config.cors_allow_origin != "*":
+            cors.append((b"vary", b"Origin"))
+        self._cors = tuple(cors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
         request_id = new_request_id()
         try:
-            response = await self._handle(request, request_id)
+            status, body, headers = await self._handle(scope, receive, request_id)
+        except _Disconnected:
+            return  # nobody to answer; nothing was stored
         except GateError as err:
-            response = _error(err)
+            status, body, headers = _error(err)
         except Exception:
             _log.exception("request %s failed inside the gate; answered 500", request_id)
-            response = _error(internal(request_id))
-        self._decorate(request, response, request_id)
-        await response(scope, receive, send)
+            status, body, headers = _error(internal(request_id))
+        head = [(b"content-length", str(len(body)).encode()),
+                (b"x-amzn-requestid", request_id.encode()), *self._cors, *headers]
+        if body:
+            head.append((b"content-type", b"application/json"))
+        await send({"type": "http.response.start", "status": status, "headers": head})
+        await send({"type": "http.response.body", "body": body})
 
-    async def _handle(self, request: Request, request_id: str) -> Response:
-        method = request.method
+    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> _Answer:
+        method: str = scope["method"]
+        headers = _headers(scope)
         if method == "OPTIONS":
-            return self._preflight(request)
-        raw_path = _route_path(request.scope)
-        operation, label = route(method, raw_path)
+            return _preflight(headers)
+        operation, label = route(method, _route_path(scope))
+        raw = await _read_body(receive, headers, self.config.max_body_bytes)
         if operation == "PutRumEvents":
-            return await self._put_rum_events(request, label or "", request_id)
-        raw = await _read_body(request, self.config.max_body_bytes)
+            return await self._put_rum_events(scope, headers, raw, label or "", request_id)
         body: Mapping[str, Any] = {}
         if raw:
-            encoding = request.headers.get("content-encoding")
+            encoding = headers.get("content-encoding")
             body = parse_object(decode_body(raw, encoding, self.config.max_body_bytes))
-        answer = _CONTROL[operation](self.gate, label, body, request.query_params)
-        return _json(200, answer)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                               keep_blank_values=True))
+        return _json(_CONTROL[operation](self.gate, label, body, query))
 
-    async def _put_rum_events(self, request: Request, monitor_id: str,
-                              request_id: str) -> Response:
-        raw = await _read_body(request, self.config.max_body_bytes)
-        headers = request.headers
-        scope = request.scope
+    async def _put_rum_events(self, scope: Scope, headers: Mapping[str, str], raw: bytes,
+                              monitor_id: str, request_id: str) -> _Answer:
         query = scope.get("query_string", b"").decode("latin-1")
         identity = None
         if "authorization" in headers or query:
             identity = authenticate(
-                self.config.credentials, method=request.method,
+                self.config.credentials, method=scope["method"],
                 scheme=scope.get("scheme", "http"), raw_path=_raw_path(scope), query=query,
-                headers=dict(headers.items()), body=raw, now=self.gate.now(),
+                headers=headers, body=raw, now=self.gate.now(),
                 region=self.config.region, max_skew=self.config.max_clock_skew)
         client = scope.get("client")
         origin = Origin(
@@ -210,22 +219,24 @@ class GateEndpoint:
             request_id=request_id)
         if result.error is not None:
             return _error(result.error)
-        return _json(200, result.response())
+        return _OK
 
-    def _preflight(self, request: Request) -> Response:
-        asked = request.headers.get("access-control-request-headers")
-        return Response(b"", 200, headers={
-            "Access-Control-Allow-Methods": ALLOWED_METHODS,
-            "Access-Control-Allow-Headers": asked or "*",
-            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
-        })
 
-    def _decorate(self, request: Request, response: Response, request_id: str) -> None:
-        response.headers["x-amzn-RequestId"] = request_id
-        response.headers["Access-Control-Allow-Origin"] = self.config.cors_allow_origin
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED
-        if self.config.cors_allow_origin != "*":
-            response.headers["Vary"] = "Origin"
+_Header = tuple[bytes, bytes]
+_Answer = tuple[int, bytes, Sequence[_Header]]
+"""(status, JSON body, headers besides the ones every answer carries)."""
+_OK: _Answer = (200, b"{}", ())
+
+
+class _Disconnected(Exception):
+    """The client went away before its request body arrived."""
+
+
+def _preflight(headers: Mapping[str, str]) -> _Answer:
+    asked = headers.get("access-control-request-headers") or "*"
+    return 200, b"", ((b"access-control-allow-methods", ALLOWED_METHODS.encode()),
+                      (b"access-control-allow-headers", asked.encode("latin-1")),
+                      (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()))
 
 
 def create_app(gate: Gate) -> Starlette:
@@ -233,18 +244,31 @@ def create_app(gate: Gate) -> Starlette:
     return Starlette(routes=[Route("/{path:path}", GateEndpoint(gate))])
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
+def _headers(scope: Scope) -> dict[str, str]:
+    """Request headers by lower-case name; the first of repeated headers wins."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
+async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
+    declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise body_too_large(limit)
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise body_too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _raw_path(scope: Scope) -> str:
@@ -261,13 +285,10 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
-def _json(status: int, body: Mapping[str, Any]) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")).encode(), status,
-                    media_type="application/json")
+def _json(answer: Mapping[str, Any], status: int = 200) -> _Answer:
+    return status, json.dumps(answer, separators=(",", ":")).encode(), ()
 
 
-def _error(err: GateError) -> Response:
-    response = _json(err.status, err.body())
-    response.headers.update(err.headers())
-    return response
-
+def _error(err: GateError) -> _Answer:
+    return (err.status, json.dumps(err.body(), separators=(",", ":")).encode(),
+            tuple((k.lower().encode(), v.encode("latin-1")) for k, v in err.headers().items()))

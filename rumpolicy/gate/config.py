@@ -26,6 +26,8 @@ from rumpolicy.policy import Policy, PolicyError, load_policy
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
+DEFAULT_MAX_APP_MONITORS = 20
+"""RUM's quota of app monitors per account and Region (aws-facts.md, section 2)."""
 Synchronous = Literal["normal", "full"]
 
 
@@ -67,6 +69,8 @@ class GateConfig:
     cors_allow_origin: str = "*"
     max_clock_skew: int = 900
     """Seconds a signed call's X-Amz-Date may differ from the gate's clock (AWS: 15 minutes)."""
+    max_app_monitors: int | None = DEFAULT_MAX_APP_MONITORS
+    """CreateAppMonitor beyond this is ServiceQuotaExceededException; None: no quota."""
 
 
 _Account = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
@@ -94,6 +98,7 @@ class _ConfigFile(BaseModel):
     synchronous: Synchronous = "normal"
     cors_allow_origin: str = "*"
     max_clock_skew: Annotated[int, Field(ge=0)] = 900
+    max_app_monitors: Annotated[int, Field(ge=1)] | None = DEFAULT_MAX_APP_MONITORS
 
 
 def load_config(path: str | Path) -> GateConfig:
@@ -130,7 +135,8 @@ def config_from_mapping(data: Mapping[str, Any], source: Path | None = None) -> 
         throttle_rps=parsed.throttle_rps, trust_forwarded_for=parsed.trust_forwarded_for,
         behind_tls_proxy=parsed.behind_tls_proxy, decision_log=log,
         max_body_bytes=parsed.max_body_bytes, synchronous=parsed.synchronous,
-        cors_allow_origin=parsed.cors_allow_origin, max_clock_skew=parsed.max_clock_skew)
+        cors_allow_origin=parsed.cors_allow_origin, max_clock_skew=parsed.max_clock_skew,
+        max_app_monitors=parsed.max_app_monitors)
 
 
 def _credential(key: str, entry: _CredentialFile, base: Path, where: str) -> Credential:

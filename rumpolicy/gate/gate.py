@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import itertools
 import json
 import logging
 import os
@@ -191,6 +192,12 @@ class Gate:
                 raise GateError("ConflictException",
                                 f"An app monitor named {body.Name} already exists.",
                                 resourceName=body.Name, resourceType="AppMonitor")
+            limit = self.config.max_app_monitors
+            if limit is not None and len(self._by_name) >= limit:
+                raise GateError("ServiceQuotaExceededException",
+                                f"This account already has {limit} app monitors in "
+                                f"{self.config.region}, the quota; delete one, or raise the "
+                                "gate's max_app_monitors setting.")
             now = self._clock()
             record = MonitorRecord(str(uuid.uuid4()), body.Name, now, now, json.dumps(spec))
             self._storage.insert_monitor(record)
@@ -296,10 +303,10 @@ class Gate:
                                    origin: Origin | None = None, *,
                                    content_encoding: str | None = None,
                                    request_id: str | None = None) -> PutResult:
-        """`put_rum_events` for an event loop. It decides inline; with synchronous=FULL it then
-        awaits the writer thread's group commit, so the loop serves other calls during the
-        fsync and concurrent batches share it. With NORMAL a commit is a write to the WAL
-        (tens of microseconds), cheaper inline than two thread hand-offs."""
+        """`put_rum_events` for an event loop. It decides inline, then awaits a group commit:
+        with synchronous=NORMAL (a commit is a write to the WAL, tens of microseconds) the loop
+        commits the batches of one turn together itself, cheaper than two thread hand-offs;
+        with FULL the writer thread does, so the loop serves other calls during the fsync."""
         request_id = request_id or new_request_id()
         attempt = _Attempt()
         error = None
@@ -309,7 +316,7 @@ class Gate:
             if self._offload_commits:
                 attempt.stored = await asyncio.wrap_future(self._storage.submit(batch))
             else:
-                attempt.stored = self._storage.store_batch(batch)
+                attempt.stored = await self._storage.store_soon(batch)
         except Exception as err:
             error = _refusal(err, request_id)
         return self._settle(attempt, request_id, error)
@@ -431,13 +438,18 @@ class Gate:
 
 
 _UUID = re.compile(UUID_PATTERN)
-_random = random.Random()
+_seed = random.SystemRandom()
+_high = f"{_seed.getrandbits(64) & ~0xF000 | 0x4000:016x}"  # the version nibble: 4
+_ID_PREFIX = f"{_high[:8]}-{_high[8:12]}-{_high[12:16]}-"
+_id_counter = itertools.count(_seed.getrandbits(60))  # next() on it is atomic: thread-safe
 
 
 def new_request_id() -> str:
-    """A version-4 UUID from a seeded PRNG: request ids need to be unique, not secret, and
-    `uuid4()` costs a getrandom system call per request."""
-    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+    """A version-4 UUID (`x-amzn-RequestId`): 64 bits drawn once per process, then a counter
+    from a random start. Request ids need to be unique, not secret; `uuid4()` costs a system
+    call and a UUID object per request, and this is on the hot path."""
+    tail = f"{next(_id_counter) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000:016x}"
+    return f"{_ID_PREFIX}{tail[:4]}-{tail[4:]}"  # the variant bits: 10
 
 
 def _refusal(err: Exception, request_id: str) -> GateError:
@@ -486,7 +498,7 @@ def _stored(body: PutRumEventsBody, raw: bytes, monitor_id: str, now: float, req
         monitor_id=monitor_id, batch_id=body.BatchId, received_at=now, request_id=request_id,
         alias=alias, principal=origin.identity.principal if origin.identity else None,
         source_ip=origin.source_ip,
-        app_monitor_details=json.dumps(details.model_dump(exclude_none=True)),
+        app_monitor_details=details.model_dump_json(exclude_none=True),
         user_id=body.UserDetails.userId, session_id=body.UserDetails.sessionId,
         session_metadata=body.SessionMetadata, event_count=len(body.RumEvents), body=raw)
 

@@ -22,6 +22,7 @@ One gate process per data directory: monitors are cached in memory by the gate.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -135,7 +136,8 @@ class _Pending:
 
     __slots__ = ("batch", "done", "error", "future", "stored")
 
-    def __init__(self, batch: StoredBatch, future: Future[bool] | None = None) -> None:
+    def __init__(self, batch: StoredBatch,
+                 future: Future[bool] | asyncio.Future[bool] | None = None) -> None:
         self.batch = batch
         self.done = False
         self.stored = False
@@ -144,7 +146,7 @@ class _Pending:
 
     def settle(self) -> None:
         self.done = True
-        if self.future is not None:
+        if self.future is not None and not self.future.cancelled():
             if self.error is not None:
                 self.future.set_exception(self.error)
             else:
@@ -173,6 +175,7 @@ class Storage:
         self._queue_lock = threading.Lock()
         self._queued = threading.Condition(self._queue_lock)
         self._queue: list[_Pending] = []
+        self._loop_groups: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
         self._writer: threading.Thread | None = None
         self._closing = False
 
@@ -220,6 +223,25 @@ class Storage:
         if pending.error is not None:
             raise pending.error
         return pending.stored
+
+    def store_soon(self, batch: StoredBatch) -> asyncio.Future[bool]:
+        """Commit `batch` on the running event loop, in one transaction with every batch that
+        other requests hand in during the same turn of the loop; the future resolves after
+        the commit. Under load the loop wakes with several requests ready at once, and they
+        share one commit instead of paying one each."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        group = self._loop_groups.get(loop)
+        if group is None:
+            group = self._loop_groups[loop] = []
+            loop.call_soon(self._flush_loop_group, loop)
+        group.append(_Pending(batch, future))
+        return future
+
+    def _flush_loop_group(self, loop: asyncio.AbstractEventLoop) -> None:
+        group = self._loop_groups.pop(loop)
+        with self._write_lock:
+            self._commit_group(group)
 
     def submit(self, batch: StoredBatch) -> Future[bool]:
         """Queue `batch` for the writer thread; the future resolves once it is committed.

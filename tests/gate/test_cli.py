@@ -81,11 +81,13 @@ def test_toml_configs_load(tmp_path: Path) -> None:
     (tmp_path / "alice.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "rum:PutRumEvents", "Resource": "*"}]}))
     (tmp_path / "gate.toml").write_text(
-        'region = "eu-west-1"\nthrottle_rps = 50\n[credentials.AKIDALICE]\n'
+        'region = "eu-west-1"\nthrottle_rps = 50\nmax_app_monitors = 100\n'
+        '[credentials.AKIDALICE]\n'
         'principal = "arn:aws:iam::123456789012:user/alice"\n'
         'identity_policies = ["alice.json"]\n')
     config = load_config(tmp_path / "gate.toml")
     assert config.region == "eu-west-1" and config.throttle_rps == 50
+    assert config.max_app_monitors == 100
     assert len(config.credentials["AKIDALICE"].identity_policies) == 1
 
 

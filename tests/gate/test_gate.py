@@ -66,6 +66,37 @@ def test_duplicate_names_conflict_and_unknown_names_are_not_found(
         ("ResourceNotFoundException", 404, "nope")
 
 
+def test_app_monitors_per_account_are_capped_by_the_rum_quota() -> None:
+    """AWS: 20 app monitors per account and Region, a quota one can raise (aws-facts.md §2,
+    CloudWatch-RUM-quotas). The 21st CreateAppMonitor is ServiceQuotaExceededException (402 in
+    the model); a name conflict is reported first (docs/semantics.md)."""
+    gate = Gate()
+    for n in range(20):
+        gate.create_app_monitor(Name=f"app{n}", Domain="example.com")
+    over = error_of(gate.create_app_monitor, Name="app20", Domain="example.com")
+    assert (over.code, over.status) == ("ServiceQuotaExceededException", 402)
+    assert "20 app monitors" in over.message and "max_app_monitors" in over.message
+    assert error_of(gate.create_app_monitor, Name="app0",
+                    Domain="example.com").code == "ConflictException"
+    gate.delete_app_monitor(Name="app3")
+    assert gate.create_app_monitor(Name="app20", Domain="example.com")["Id"]
+    assert len(gate.monitors()) == 20
+
+
+@pytest.mark.parametrize(("limit", "created"), [(2, 2), (None, 30)])
+def test_the_monitor_quota_is_configurable(limit: int | None, created: int) -> None:
+    gate = Gate(None, GateConfig(max_app_monitors=limit))
+    made = 0
+    for n in range(30):
+        try:
+            gate.create_app_monitor(Name=f"app{n}", Domain="example.com")
+        except GateError as err:
+            assert err.code == "ServiceQuotaExceededException"
+            break
+        made += 1
+    assert made == created
+
+
 def test_list_app_monitors_pages_by_name() -> None:
     gate = Gate()
     for name in ("c", "a", "b", "d"):

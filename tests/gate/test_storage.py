@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,6 +130,44 @@ def test_group_commit_keeps_each_callers_outcome(storage: Storage) -> None:
     assert all(sorted(v) == [False, False, True] for v in results.values())
     assert sorted(b.batch_id for b in storage.batches(MONITOR)) == \
         sorted(f"b{n}" for n in range(40))
+
+
+def test_loop_group_commit_shares_one_transaction(storage: Storage,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches handed in during one turn of the event loop are committed together, each caller
+    hears its own outcome (a repeated BatchId: False), and nobody hears before the commit."""
+    groups: list[int] = []
+    commit = storage._commit_group
+
+    def counting(group: Any) -> None:
+        groups.append(len(group))
+        commit(group)
+
+    monkeypatch.setattr(storage, "_commit_group", counting)
+
+    async def turn() -> list[bool]:
+        futures = [storage.store_soon(stored(f"b{n % 5}")) for n in range(8)]
+        assert not any(f.done() for f in futures)  # not answered before the commit
+        return list(await asyncio.gather(*futures))
+
+    outcomes = asyncio.run(turn())
+    assert groups == [8]
+    assert outcomes == [True] * 5 + [False] * 3
+    assert sorted(b.batch_id for b in storage.batches(MONITOR)) == [f"b{n}" for n in range(5)]
+
+
+def test_a_failed_loop_group_fails_each_caller_alone(storage: Storage) -> None:
+    """One bad batch must not sink the others in its group."""
+    async def turn() -> list[Any]:
+        futures = [storage.store_soon(stored("good-1")),
+                   storage.store_soon(dataclasses.replace(stored("bad"), monitor_id="nope")),
+                   storage.store_soon(stored("good-2"))]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    good_1, bad, good_2 = asyncio.run(turn())
+    assert good_1 is True and good_2 is True
+    assert isinstance(bad, sqlite3.IntegrityError)  # the monitor does not exist
+    assert [b.batch_id for b in storage.batches(MONITOR)] == ["good-1", "good-2"]
 
 
 def test_deleting_a_monitor_deletes_its_batches(storage: Storage, tmp_path: Path) -> None:
