@@ -14,7 +14,7 @@ without `X-Amz-Signature`, the signed headers, the body's SHA-256) and a mismatc
 InvalidSignatureException; a key listed without a secret is trusted as is. Unsigned calls are
 anonymous (`None`).
 
-Choices where AWS documents nothing for a Coral (non-S3) service (docs/gate.md):
+Choices where AWS documents nothing for a Coral (non-S3) service (docs/semantics.md):
 - any SigV4 parameter in the query (any case) makes the call a presigned one, so a half-signed
   call is refused rather than taken as anonymous; with an `Authorization` header as well it is
   refused as AWS's front door refuses it ("Found both ...");

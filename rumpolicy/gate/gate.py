@@ -6,7 +6,7 @@ never raises: `put_rum_events` returns a `PutResult` whose status and error are 
 is answered, and any unexpected failure inside becomes InternalServerException with nothing
 stored (the gate fails closed).
 
-Order of checks for PutRumEvents (docs/gate.md, "Semantics choices"): Id format (400), quota
+Order of checks for PutRumEvents (docs/semantics.md, "The gate"): Id format (400), quota
 (429), body decoding and JSON object with a well-formed Alias (400), monitor exists (404),
 authorization (403), full validation (400), store, 200.
 """
@@ -240,7 +240,7 @@ class Gate:
 
     def put_resource_policy(self, **members: Any) -> dict[str, Any]:
         """Loads and compiles the policy once. A PolicyRevisionId, when given, must be the
-        current one; every successful put gets a new revision id (docs/gate.md)."""
+        current one; every successful put gets a new revision id (docs/semantics.md)."""
         name = self._name({"Name": members.get("Name")})
         body = validate(PutResourcePolicyBody, {k: v for k, v in members.items() if k != "Name"})
         with self._lock:

@@ -21,7 +21,7 @@ from rumpolicy.gate.errors import GateError, validation
 from rumpolicy.gate.models import ALIAS_MAX, ALIAS_MIN, PutRumEventsBody
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
-"""Largest request body accepted, after decompression (docs/gate.md, "Semantics choices")."""
+"""Largest request body accepted, after decompression (docs/semantics.md, "The gate")."""
 MAX_REPORTED = 10
 """Validation messages list this many problems, then count the rest."""
 
@@ -102,7 +102,7 @@ def parse_object(body: bytes | str, what: str = "Request body") -> dict[str, Any
 
 def read_alias(body: Mapping[str, Any]) -> str | None:
     """`Alias`, checked before authorization because it becomes `rum:alias` in the request
-    context; the rest of the body is validated after the decision (docs/gate.md)."""
+    context; the rest of the body is validated after the decision (docs/semantics.md)."""
     alias = body.get("Alias")
     if alias is None:
         return None
