@@ -37,13 +37,13 @@ from rumpolicy.gate.decision_log import DecisionLog, entry
 from rumpolicy.gate.errors import GateError, internal, monitor_not_found, validation
 from rumpolicy.gate.models import (
     UUID_PATTERN,
-    BatchFields,
     CreateAppMonitorBody,
     DeleteParameters,
     IdParameter,
     ListParameters,
     NameParameter,
     PutResourcePolicyBody,
+    PutRumEventsBody,
 )
 from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch
 from rumpolicy.gate.throttle import TokenBucket, retry_after_header
@@ -489,7 +489,7 @@ def _no_policy(name: str) -> GateError:
                      f"The resource-based policy doesn't exist on the app monitor {name}.")
 
 
-def _stored(body: BatchFields, raw: bytes, monitor_id: str, now: float, request_id: str,
+def _stored(body: PutRumEventsBody, raw: bytes, monitor_id: str, now: float, request_id: str,
             alias: str | None, origin: Origin) -> StoredBatch:
     details = body.AppMonitorDetails
     return StoredBatch(
@@ -498,7 +498,7 @@ def _stored(body: BatchFields, raw: bytes, monitor_id: str, now: float, request_
         source_ip=origin.source_ip,
         app_monitor_details=details.model_dump_json(exclude_none=True),
         user_id=body.UserDetails.userId, session_id=body.UserDetails.sessionId,
-        session_metadata=body.SessionMetadata, event_count=body.event_count, body=raw)
+        session_metadata=body.SessionMetadata, event_count=len(body.RumEvents), body=raw)
 
 
 def _iso(epoch: float) -> str:
