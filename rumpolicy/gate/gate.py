@@ -49,8 +49,10 @@ from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch
 from rumpolicy.gate.throttle import TokenBucket, retry_after_header
 from rumpolicy.gate.validation import (
     decode_body,
-    read_put_body,
+    parse_object,
+    read_alias,
     validate,
+    validate_put_body,
 )
 from rumpolicy.policy import Policy, PolicyError, load_policy
 
@@ -333,9 +335,8 @@ class Gate:
         if not _UUID.fullmatch(monitor_id):
             validate(IdParameter, {"Id": monitor_id})  # raises, naming the constraint
         self._throttle()
-        raw = self._body(body, content_encoding)
-        read = read_put_body(raw)
-        alias = read.alias
+        raw, fields = self._body(body, content_encoding)
+        alias = read_alias(fields)
         live = self._by_id.get(monitor_id)
         if live is None:
             raise monitor_not_found(monitor_id)
@@ -353,19 +354,20 @@ class Gate:
         attempt.decision = decision
         if not decision.allowed:
             raise GateError("AccessDeniedException", decision.message)
-        batch = read.validated()
+        batch = validate_put_body(fields)
         return _stored(batch, raw, live.monitor.id, now, request_id, alias, origin)
 
     def _body(self, body: bytes | str | Mapping[str, Any], content_encoding: str | None
-              ) -> bytes:
-        """The JSON text, as stored."""
+              ) -> tuple[bytes, Mapping[str, Any]]:
+        """(the JSON text as stored, its members)."""
         if isinstance(body, Mapping):
             try:
-                return json.dumps(body, allow_nan=False).encode()
+                return json.dumps(body, allow_nan=False).encode(), body
             except (TypeError, ValueError) as err:
                 raise validation(f"Request body is not JSON: {err}") from None
         raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-        return decode_body(raw, content_encoding, self.config.max_body_bytes)
+        text = decode_body(raw, content_encoding, self.config.max_body_bytes)
+        return text, parse_object(text)
 
     def _throttle(self) -> None:
         if self._bucket is None:

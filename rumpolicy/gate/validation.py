@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pydantic_core
@@ -120,51 +119,6 @@ def read_alias(body: Mapping[str, Any]) -> str | None:
 
 def validate_put_body(body: Mapping[str, Any]) -> PutRumEventsBody:
     return validate(PutRumEventsBody, body)
-
-
-@dataclass(frozen=True, slots=True)
-class PutBody:
-    """A PutRumEvents body read as far as the decision needs: its `Alias`, and either the
-    validated model or the ValidationException to answer once the caller is authorized."""
-
-    alias: str | None
-    model: PutRumEventsBody | None
-    problem: GateError | None = None
-    """Set exactly when `model` is None."""
-
-    def validated(self) -> PutRumEventsBody:
-        """The model, or raise the ValidationException the body earned."""
-        if self.model is None:
-            raise self.problem or validation("Request body failed validation")
-        return self.model
-
-
-_NOT_JSON_WORDS = (b"NaN", b"Infinity")
-"""pydantic's JSON reader accepts these; `parse_object` refuses them as not JSON."""
-
-
-def read_put_body(text: bytes) -> PutBody:
-    """The body (JSON bytes) -> PutBody; raises the 400 of a body that is not a JSON object or
-    whose Alias is malformed, which are answered before the decision (docs/semantics.md).
-
-    A well-formed body is read and validated in one pass from the bytes, which skips building
-    the intermediate dicts (a third of the cost for a 20-event batch). Anything else, or a body
-    holding the words NaN or Infinity anywhere (even inside a string), takes the two-step path
-    `parse_object` -> `read_alias` -> `validate_put_body`, which the one pass must equal
-    (tests/gate/test_validation.py checks that on generated bodies)."""
-    if not any(word in text for word in _NOT_JSON_WORDS):
-        try:
-            model = PutRumEventsBody.model_validate_json(text)
-        except ValidationError:
-            pass
-        else:
-            return PutBody(model.Alias, model)
-    fields = parse_object(text)
-    alias = read_alias(fields)
-    try:
-        return PutBody(alias, validate_put_body(fields))
-    except GateError as err:
-        return PutBody(alias, None, err)
 
 
 def validate(model: type[Model], data: Mapping[str, Any], prefix: str = "") -> Model:
