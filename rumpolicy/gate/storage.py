@@ -13,9 +13,11 @@ price of one disk flush per commit, which group commit shares between concurrent
 
 Group commit: each caller queues its batch and takes the write lock; whoever holds it writes every
 queued batch in one transaction and commits once, then each caller returns (or raises) with its
-own batch's outcome. A lone caller commits its own batch immediately. Callers that must not
-block (the HTTP app's event loop) `submit` their batch to a writer thread instead, which commits
-whatever has queued up as one group and resolves each caller's future.
+own batch's outcome. A lone caller commits its own batch immediately. On an event loop (the
+HTTP app), `store_soon` gathers the batches of one turn of the loop and commits them together at
+the end of the turn (a WAL append: cheap enough to do on the loop); with synchronous=FULL the app
+`submit`s them to a writer thread instead, which commits whatever has queued up as one group
+while the loop goes on, and resolves each caller's future.
 
 One gate process per data directory: monitors are cached in memory by the gate.
 """
