@@ -86,6 +86,7 @@ def test_a_duplicated_statement_is_reported_redundant(doc, data):
     index = data.draw(st.integers(0, len(doc["Statement"]) - 1))
     doc = {**doc, "Statement": [*doc["Statement"], doc["Statement"][index]]}
     text = json.dumps(doc, indent=2)
+    assume(len(text.encode()) <= 4096)  # the copy may push it past RUM's 4 KB limit
     policy = rp.load_policy(text)
     assume(Probes(policy).exact)
     copy = policy.statements[-1]

@@ -1,7 +1,8 @@
 """What a check sees: the loaded policy, its source lines, the monitor, and the probes.
 
 The probe space is built on first use, so a run whose checks never ask the engine pays nothing
-for it, and every engine-backed check of one policy shares one compiled policy and one table.
+for it, and every engine-backed check of one policy shares it: the engine's judgment of each
+statement part, the truth table, and the verdicts already taken.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ class AuditContext:
     @cached_property
     def probes(self) -> Probes:
         return Probes(self.policy, self.monitor)
+
+    def release(self) -> None:
+        """Called once every check has run: frees the probe space at once (see
+        `Probes.release`)."""
+        probes = self.__dict__.pop("probes", None)
+        if probes is not None:
+            probes.release()
 
     def finding(self, check_id: str, path: str, message: str, fix: str | None = None
                 ) -> Finding:

@@ -38,6 +38,7 @@ def audit_text(text: str, file: str = "<policy>", monitor: str | None = None
     found: list[Finding] = []
     for _, function in registered():
         found.extend(function(context))
+    context.release()
     return _sorted(found)
 
 

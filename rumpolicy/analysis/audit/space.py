@@ -16,18 +16,18 @@ longer stands for every request, and checks that claim completeness stand down.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from rumpolicy.analysis.audit.keys import spec
+from rumpolicy.analysis.audit.networks import Range, read_address, read_range
 from rumpolicy.engine.principals import caller_problem
 from rumpolicy.policy.arns import split_arn
 from rumpolicy.policy.models import Condition, Policy
 from rumpolicy.policy.operators import Comparison, Family
-from rumpolicy.policy.values import read_date, read_network, read_number
+from rumpolicy.policy.values import read_date, read_number
 from rumpolicy.policy.variables import Escaped, Variable, has_variables, parse_template
 
 ContextValue = str | tuple[str, ...]
@@ -210,10 +210,15 @@ def key_options(policy: Policy) -> tuple[KeyOptions, ...]:
                  for lookup, conditions in grouped.items())
 
 
+_OUTSIDE = "\x00outside"
+"""Stands in `randoms` for the address outside every range, found once all are read."""
+
+
 def _options(lookup: str, conditions: list[Condition], substitutes: bool) -> KeyOptions:
     values: dict[Option, None] = {None: None}
     randoms: list[Option] = []
     strings: list[str] = []
+    ranges: list[Range] = []
     for condition in conditions:
         base = condition.operator.base
         family = base.family
@@ -224,8 +229,10 @@ def _options(lookup: str, conditions: list[Condition], substitutes: bool) -> Key
                     values[text] = None
                     strings.append(text)
             elif family is Family.IP:
-                for address in _addresses(raw):
-                    values[address] = None
+                found = read_range(raw)
+                if found is not None:
+                    ranges.append(found)
+                    values[found.first_host()] = None
             elif family is Family.NUMERIC:
                 number = read_number(raw)
                 if number is not None:
@@ -242,7 +249,7 @@ def _options(lookup: str, conditions: list[Condition], substitutes: bool) -> Key
             elif family is Family.BINARY:
                 values[raw] = None
         if family is Family.IP:
-            randoms.append(_outside(conditions))
+            randoms.append(_OUTSIDE)
         elif family in (Family.STRING, Family.ARN, Family.NULL, Family.BINARY):
             randoms.append(RANDOM_REFERER if lookup == "aws:referer" else RANDOM_TEXT)
     for text in strings[:1]:
@@ -257,6 +264,8 @@ def _options(lookup: str, conditions: list[Condition], substitutes: bool) -> Key
     chosen = chosen[: _MAX_OPTIONS - 2]
     random_index: int | None = None
     for extra in randoms[:1]:
+        if extra == _OUTSIDE:
+            extra = _outside(ranges)
         if extra is not None:
             if extra not in chosen:
                 chosen.append(extra)
@@ -283,23 +292,16 @@ def _literal(raw: str, substitutes: bool, like: bool) -> str | None:
     return _instantiate(raw) if like else raw
 
 
-def _addresses(raw: str) -> tuple[str, ...]:
-    network = read_network(raw)
-    if network is None:
-        return ()
-    first = network.network_address
-    if network.num_addresses > 2:
-        first = first + 1
-    return (str(first),)
+_PUBLIC = tuple((candidate, read_address(candidate)) for candidate in (*_PUBLIC_V4, *_PUBLIC_V6))
 
 
-def _outside(conditions: list[Condition]) -> str | None:
-    networks = [n for c in conditions if c.operator.base.family is Family.IP
-                for n in map(read_network, c.values) if n is not None]
-    v6 = any(n.version == 6 for n in networks) and not any(n.version == 4 for n in networks)
-    for candidate in (_PUBLIC_V6 if v6 else _PUBLIC_V4):
-        address = ipaddress.ip_address(candidate)
-        if not any(address.version == n.version and address in n for n in networks):
+def _outside(ranges: list[Range]) -> str | None:
+    """A public address in none of the ranges (IPv6 when the ranges are all IPv6)."""
+    v6 = any(n.version == 6 for n in ranges) and not any(n.version == 4 for n in ranges)
+    for candidate, (version, address) in _PUBLIC:
+        if (version == 6) != v6:
+            continue
+        if not any(n.contains(version, address) for n in ranges):
             return candidate
     return None
 

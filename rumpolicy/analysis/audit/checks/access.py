@@ -9,6 +9,7 @@ from rumpolicy.analysis.audit.checks import _paths
 from rumpolicy.analysis.audit.context import AuditContext, label
 from rumpolicy.analysis.audit.findings import Finding
 from rumpolicy.analysis.audit.registry import check
+from rumpolicy.engine import Effect
 
 _RESTRICTING = ("rum:alias", "aws:sourceip", "aws:referer")
 _TRIES = 8
@@ -43,13 +44,17 @@ def public_ingestion(ctx: AuditContext) -> Iterator[Finding]:
             chosen = next((o for o in range(1, len(options)) if isinstance(options[o], str)), 0)
         fixed[k] = [chosen]
         shown.append(f"{probes.keys[k].key} {options[chosen]!r}")
+    # Only an Allow that applies lets an anonymous caller in (IAM's combination): when none
+    # can apply to an anonymous probe with these values, no probe would be allowed.
+    if not probes.reachable(probes.allow_bits, callers=[0], fixed=fixed):
+        return
     tries = 0
     for assignment in probes.signatures(callers=[0], fixed=fixed):
         if not probes.predict(assignment):
             continue
         probe = probes.evaluate(assignment)
         tries += 1
-        if probe.decision.allowed:
+        if probes.verdict(probe)[0] is Effect.ALLOW:
             index = next(t.index for t in probe.decision.statements
                          if t.applies and t.effect == "Allow")
             statement = ctx.policy.statements[index]

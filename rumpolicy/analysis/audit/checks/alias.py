@@ -52,13 +52,15 @@ def who(probes: Probes, assignment: Assignment) -> str:
 def _search(probes: Probes, bit: int, fixed: dict[int, list[int]],
             wanted: Effect | None = None) -> Iterator[Probe]:
     """Probes in which the statement (`bit`) applies, as the engine decides them."""
+    if not probes.reachable(bit, fixed=fixed):
+        return
     tries = 0
     for assignment in probes.signatures(fixed=fixed):
         if not probes.predict(assignment) & bit:
             continue
         probe = probes.evaluate(assignment)
         tries += 1
-        if probe.applying & bit and (wanted is None or probe.decision.effect is wanted):
+        if probe.applying & bit and (wanted is None or probes.verdict(probe)[0] is wanted):
             yield probe
         if tries >= _TRIES:
             return
@@ -138,8 +140,8 @@ def _evasion(ctx: AuditContext, s: int, condition: Condition) -> Finding | None:
             for variant in (None, *_case_variants(value)):
                 if not probes.may_apply(probe.assignment, {ALIAS: variant}, probes.allow_bits):
                     continue
-                decision = probes.evaluate_with(probe.assignment, {ALIAS: variant})
-                if decision.reason == _GRANTED:
+                if probes.verdict_with(probe.assignment, {ALIAS: variant})[1] == _GRANTED:
+                    decision = probes.evaluate_with(probe.assignment, {ALIAS: variant})
                     how = "without an Alias" if variant is None else f"with Alias '{variant}'"
                     return ctx.finding(
                         "deny-alias-evadable", condition.path,
@@ -197,7 +199,7 @@ def _dead_case_variant(ctx: AuditContext, s: int, condition: Condition, index: i
             continue
         for assignment in probes.signatures(fixed={k: [theirs]}):
             probe = probes.evaluate(assignment)
-            if probe.decision.reason != _GRANTED:
+            if probes.verdict(probe)[1] != _GRANTED:
                 continue
             same = Assignment(assignment.caller, assignment.resource,
                               tuple(mine if i == k else o

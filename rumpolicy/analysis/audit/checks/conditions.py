@@ -4,17 +4,17 @@ checks of the same names, with RUM's key list)."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 
 from rumpolicy.analysis.audit import keys
 from rumpolicy.analysis.audit.checks import _paths
 from rumpolicy.analysis.audit.context import AuditContext
 from rumpolicy.analysis.audit.findings import Finding
+from rumpolicy.analysis.audit.networks import Range, read_range
 from rumpolicy.analysis.audit.registry import check
 from rumpolicy.policy.models import Condition
 from rumpolicy.policy.operators import Comparison, Family
-from rumpolicy.policy.values import IpNetwork, read_network
+from rumpolicy.policy.values import read_network
 
 
 def _conditions(ctx: AuditContext) -> Iterator[tuple[int, Condition]]:
@@ -105,16 +105,13 @@ def _unescaped_wildcard(value: str) -> bool:
 
 # RFC 1918, loopback, link-local, shared address space (RFC 6598), unique-local and link-local
 # IPv6: a caller's public address (aws:SourceIp) is never in them.
-_PRIVATE_V4 = tuple(ipaddress.IPv4Network(n) for n in (
+_PRIVATE = tuple(r for r in map(read_range, (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
-    "100.64.0.0/10"))
-_PRIVATE_V6 = tuple(ipaddress.IPv6Network(n) for n in ("fc00::/7", "fe80::/10", "::1/128"))
+    "100.64.0.0/10", "fc00::/7", "fe80::/10", "::1/128")) if r is not None)
 
 
-def _private(network: IpNetwork) -> bool:
-    if isinstance(network, ipaddress.IPv4Network):
-        return any(network.subnet_of(p) for p in _PRIVATE_V4)
-    return any(network.subnet_of(p) for p in _PRIVATE_V6)
+def _private(network: Range) -> bool:
+    return any(network.within(p) for p in _PRIVATE)
 
 
 @check("private-ip-only", "private-ip-subset", "improve-ip-range")
@@ -122,11 +119,12 @@ def ip_ranges(ctx: AuditContext) -> Iterator[Finding]:
     for _, condition in _conditions(ctx):
         if condition.operator.base.family is not Family.IP:
             continue
-        parsed = [(i, v, read_network(v)) for i, v in enumerate(condition.values)]
+        parsed = [(i, v, read_range(v)) for i, v in enumerate(condition.values)]
         for index, value, network in parsed:
-            if network is not None and "/" in value and not _same_address(value, network):
+            if network is not None and "/" in value and network.host_bits:
                 yield ctx.finding("improve-ip-range", _paths.value(condition, index),
-                                  f"'{value}' has host bits set; IAM reads it as {network}")
+                                  f"'{value}' has host bits set; IAM reads it as "
+                                  f"{read_network(value)}")
         if condition.key.lower() != "aws:sourceip":
             continue
         private = [(i, v) for i, v, n in parsed if n is not None and _private(n)]
@@ -143,10 +141,3 @@ def ip_ranges(ctx: AuditContext) -> Iterator[Finding]:
                 yield ctx.finding("private-ip-subset", _paths.value(condition, index),
                                   f"'{value}' is a private range; aws:SourceIp never falls "
                                   "in it")
-
-
-def _same_address(value: str, network: IpNetwork) -> bool:
-    try:
-        return ipaddress.ip_address(value.partition("/")[0]) == network.network_address
-    except ValueError:
-        return False

@@ -25,7 +25,14 @@ from rumpolicy.analysis.audit.registry import check
 def redundant(ctx: AuditContext) -> Iterator[Finding]:
     """Statements are tried last to first, each against the policy less those already found
     redundant, so all reported statements can go together (of two copies, the later one is
-    reported)."""
+    reported).
+
+    Only the probes a statement applies to can show it changes a decision, and one such probe
+    is enough, so the engine is asked about each signature only when a statement's judgment
+    reaches it. Which statements apply to a probe is read from the truth table first: without
+    policy variables (else the check has already stood down) its prediction is the engine's
+    (each part reads one dimension), and every probe asked about is checked against it anyway.
+    """
     policy = ctx.policy
     probes = ctx.probes
     if not probes.exact:
@@ -38,14 +45,20 @@ def redundant(ctx: AuditContext) -> Iterator[Finding]:
         if ctx.has_error_in(policy.statements[s].path):
             continue
         # A decision the statement changes among the probes already decided proves it needed
-        # without asking the engine about the whole space (only while nothing was removed:
+        # without asking the engine about more of the space (only while nothing was removed:
         # later judgments are against a smaller policy).
-        if kept == probes.all_bits and _changes(seen, bit, kept)[0]:
+        if kept == probes.all_bits and _changes(probes, seen, bit, kept)[0]:
             continue
-        changes, example = _changes(probes.decided, bit, kept)
+        changes, example = _changes(probes, _applying_to(probes, bit, kept), bit, kept)
         if not changes:
             kept &= ~bit
             found.append((s, example))
+    if found:
+        # Every signature is enumerated before anything is reported: a space with more than
+        # the engine may be asked about is not exact (a statement that applies nowhere is
+        # judged without enumerating any).
+        for _ in probes.deciding():
+            pass
     if not (probes.consistent and probes.exact):
         return
     total = f"{probes.size:,} probe request" + ("s" if probes.size != 1 else "")
@@ -62,15 +75,26 @@ def redundant(ctx: AuditContext) -> Iterator[Finding]:
         yield ctx.finding("redundant-statement", policy.statements[s].path, message)
 
 
-def _changes(decided: Iterable[Probe], bit: int, kept: int) -> tuple[bool, Probe | None]:
+def _applying_to(probes: Probes, bit: int, kept: int) -> Iterator[Probe]:
+    """The engine's traces on each probe of one per signature that, by the truth table, the
+    statement applies to, in the order of the signatures."""
+    if not probes.reachable(bit & kept):
+        return
+    for assignment in probes.deciding():
+        if probes.predict(assignment) & bit & kept:
+            yield probes.evaluate(assignment)
+
+
+def _changes(probes: Probes, decided: Iterable[Probe], bit: int, kept: int
+             ) -> tuple[bool, Probe | None]:
     """Whether leaving the statement out of `kept` changes a probe's decision, and a probe it
     applies to (None when it applies to none)."""
     example = None
     for probe in decided:
         if not probe.applying & bit & kept:
             continue
-        with_it = Probes.restricted(probe, kept).effect
-        if Probes.restricted(probe, kept & ~bit).effect is not with_it:
+        with_it = probes.restricted_effect(probe, kept)
+        if probes.restricted_effect(probe, kept & ~bit) is not with_it:
             return True, probe
         if example is None:
             example = probe

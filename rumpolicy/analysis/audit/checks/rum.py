@@ -14,6 +14,7 @@ from rumpolicy.analysis.audit.findings import Finding
 from rumpolicy.analysis.audit.registry import check
 from rumpolicy.analysis.audit.space import PROBE_NAME, monitor_for
 from rumpolicy.engine import Request
+from rumpolicy.engine.principals import caller_problem, parse_caller
 from rumpolicy.policy.arns import split_arn
 from rumpolicy.policy.variables import Escaped, has_variables, parse_template
 
@@ -96,7 +97,8 @@ def _not_app_monitor(pattern: str, substitutes: bool) -> str | None:
     arn = split_arn(pattern)
     if arn is None:
         return None  # a trailing * running past colons; the loader judged its shape
-    if not _glob(arn.service).fullmatch("rum"):
+    service = arn.service
+    if service != "rum" and not (_wild(service) and _glob(service).fullmatch("rum")):
         return f"'{pattern}' names a '{arn.service}' resource, not a RUM app monitor"
     resource = arn.resource
     escaped = ""
@@ -114,7 +116,8 @@ def _not_app_monitor(pattern: str, substitutes: bool) -> str | None:
                 "appmonitor/NAME")
     name = resource.removeprefix("appmonitor/")
     shown = arn.resource.removeprefix("appmonitor/")
-    bad = sorted({c for c in name if not _NAME_CHARS.fullmatch(c)} | set(escaped))
+    bad = sorted(set(escaped) if _NAME_CHARS.fullmatch(name) else
+                 {c for c in name if not _NAME_CHARS.fullmatch(c)} | set(escaped))
     if bad:
         return (f"'{shown}' can never be an app monitor name: names take letters, digits, "
                 f". - _ and #, not {''.join(bad)!r}")
@@ -122,6 +125,10 @@ def _not_app_monitor(pattern: str, substitutes: bool) -> str | None:
         return (f"'{shown}' can never be an app monitor name (1 to 255 characters, not "
                 "starting with '.')")
     return None
+
+
+def _wild(text: str) -> bool:
+    return "*" in text or "?" in text
 
 
 def _glob(text: str) -> re.Pattern[str]:
@@ -133,7 +140,7 @@ def _glob(text: str) -> re.Pattern[str]:
 def resources_match_monitor(ctx: AuditContext) -> Iterator[Finding]:
     if ctx.monitor is None:
         return
-    decision = ctx.probes.compiled.evaluate(Request(resource=ctx.monitor))
+    decision = ctx.probes.decide(Request(resource=ctx.monitor))
     for trace, statement in zip(decision.statements, ctx.policy.statements, strict=True):
         if not trace.resource.matched:
             name = "Resource" if statement.resource is not None else "NotResource"
@@ -146,19 +153,27 @@ def resources_match_monitor(ctx: AuditContext) -> Iterator[Finding]:
 
 @check("cross-account-principal")
 def cross_account(ctx: AuditContext) -> Iterator[Finding]:
+    """The engine is asked about each principal of another account than the monitor's: a
+    caller of the monitor's own account is never refused as cross-account (the engine's
+    reason `cross_account` is the accounts differing)."""
     probes = None
     for index, statement in enumerate(ctx.policy.statements):
         if statement.effect != "Allow" or statement.principal is None:
             continue
+        entries = statement.principal.values("AWS")
+        if not entries:
+            continue
         monitor = ctx.monitor or _statement_monitor(statement.resource or ())
         if monitor is None:
             continue
-        for kind_index, entry in enumerate(statement.principal.values("AWS")):
+        owner = split_arn(monitor)
+        for kind_index, entry in enumerate(entries):
             caller = _caller(entry)
-            if caller is None:
+            if caller is None or (owner is not None
+                                  and parse_caller(caller).account == owner.account):
                 continue
             probes = probes or ctx.probes
-            decision = probes.compiled.evaluate(Request(resource=monitor, principal=caller))
+            decision = probes.decide(Request(resource=monitor, principal=caller))
             if decision.reason == "cross_account":
                 yield ctx.finding("cross-account-principal",
                                   _paths.principal(statement, "AWS", kind_index),
@@ -180,6 +195,4 @@ def _caller(entry: str) -> str | None:
         return None
     if len(entry) == 12 and entry.isdigit():
         return f"arn:aws:iam::{entry}:root"
-    from rumpolicy.engine.principals import caller_problem
-
     return entry if caller_problem(entry) is None else None
