@@ -154,3 +154,23 @@ def test_member_names_are_case_sensitive() -> None:
 def test_parse_object_accepts_what_real_clients_send() -> None:
     boto_style = json.dumps(batch(MONITOR, "v\u00ea"), ensure_ascii=True).encode()
     assert parse_object(boto_style)["Alias"] == "v\u00ea"
+
+
+def test_repeated_json_texts_are_checked_once_and_bad_ones_every_time() -> None:
+    """metadata and SessionMetadata repeat across events and batches (aws-rum-web), so a text
+    found to be JSON is remembered; a bad one is never remembered, and the memory is bounded."""
+    from rumpolicy.gate import models
+
+    good = json.dumps({"title": "remembered", "pageId": "/r"})
+    body = batch(MONITOR, "v1", events=3)
+    for item in body["RumEvents"]:
+        item["metadata"] = good
+    validate_put_body(body)
+    assert good in models._SEEN_JSON
+    for _ in range(3):  # the same bad text, again and again, is refused each time
+        body["RumEvents"][0]["metadata"] = '{"title": "oops"'
+        assert "RumEvents[0].metadata" in refusal(validate_put_body, body).message
+    assert '{"title": "oops"' not in models._SEEN_JSON
+    for n in range(models._SEEN_JSON_LIMIT + 5):
+        validate_put_body(batch(MONITOR, SessionMetadata=json.dumps({"n": n})))
+    assert len(models._SEEN_JSON) <= models._SEEN_JSON_LIMIT
