@@ -117,3 +117,21 @@ def test_loader_survives_any_corruption_of_a_valid_policy(doc, data):
         rp.load_policy(text[:position] + junk + text[position + cut:])
     except rp.PolicyError as err:
         assert err.diagnostics
+
+
+@_SETTINGS
+@given(policies(), requests(), st.lists(policies(identity=True), max_size=2))
+def test_outcome_is_the_effect_and_reason_of_decide(policy, request, identities):
+    """`combine.outcome` (the verdict without its message, used by the audit's probes) must be
+    what `decide` answers, for every caller, policy and identity policy combination."""
+    from rumpolicy.engine.combine import decide, outcome
+
+    decision = rp.evaluate(policy, request, identity_policies=identities)
+    resource = decision.statements[:len(policy.statements)]
+    identity = decision.statements[len(policy.statements):]
+    assert outcome(request.caller, request.resource, resource, identity, True) == \
+        (decision.effect, decision.reason)
+    assert decide(request, resource, identity, True) == decision
+    without = decide(request, (), identity, False)
+    assert outcome(request.caller, request.resource, (), identity, False) == \
+        (without.effect, without.reason)

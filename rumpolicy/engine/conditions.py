@@ -78,12 +78,14 @@ def judge(
     prepared: tuple[Any, ...],
     value: ContextValue | None,
 ) -> ConditionTrace:
-    result, reason = _result(condition.operator, prepared, value)
+    result, reason = condition_result(condition.operator, prepared, value)
     return ConditionTrace(condition.operator.name, condition.key, shown, value, result, reason)
 
 
-def _result(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None
-            ) -> tuple[bool | None, str]:
+def condition_result(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None
+                     ) -> tuple[bool | None, str]:
+    """The result and reason `judge` puts in its trace, without building the trace: for
+    callers that judge many values and keep few traces (the audit's truth table)."""
     base = op.base
     if base.family is Family.NULL:
         return _null(op, prepared, value)
@@ -95,6 +97,15 @@ def _result(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None
         if op.qualifier == "ForAnyValue":
             return False, "key_absent_for_any_value"
         return base.negated, "key_absent_negated" if base.negated else "key_absent"
+    if type(value) is str:  # the common case: one value, no list to build
+        read_one = read_request_value(base, value)
+        if read_one is None:
+            return None, f"request_value_not_{base.family.value.lower()}"
+        compare = COMPARE[base.comparison]
+        hit = any(compare(read_one, p) for p in prepared) != base.negated
+        if op.qualifier == "ForAllValues":
+            return hit, "all_values_match" if hit else "some_value_does_not_match"
+        return hit, "value_matches" if hit else "no_value_matches"
     if op.qualifier is None and not isinstance(value, str):
         return None, "multi_valued_key_needs_qualifier"
     members = (value,) if isinstance(value, str) else value

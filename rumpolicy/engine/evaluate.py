@@ -17,7 +17,7 @@ from rumpolicy.engine.conditions import (
     template_of,
 )
 from rumpolicy.engine.decision import Check, ConditionTrace, Decision, StatementTrace
-from rumpolicy.engine.principals import match_not_principal, match_principal
+from rumpolicy.engine.principals import Caller, match_not_principal, match_principal
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.models import Policy, Statement
 from rumpolicy.policy.variables import Template
@@ -71,10 +71,16 @@ def applies(effect: str, principal: Check | None, action: Check, resource: Check
 
 
 def principal_check(statement: Statement, request: Request) -> Check:
+    return caller_check(statement, request.caller)
+
+
+def caller_check(statement: Statement, caller: Caller) -> Check:
+    """`principal_check` on the caller alone, all that a Principal reads: for callers that
+    judge many callers without building a request for each (the audit's truth table)."""
     if statement.principal is not None:
-        found, entry = match_principal(statement.principal, request.caller)
+        found, entry = match_principal(statement.principal, caller)
     elif statement.not_principal is not None:
-        found, entry = match_not_principal(statement.not_principal, request.caller)
+        found, entry = match_not_principal(statement.not_principal, caller)
     else:  # an identity-style statement in a resource policy names nobody
         return Check(False, "principal_missing")
     return Check(found.matched, found.value, entry)

@@ -6,10 +6,10 @@ key's value (and, with variables, on theirs). The probe space asks about the sam
 resources and key values again and again, so each part's answer is remembered per input; a
 statement's trace is then assembled from its parts and the verdict taken by the engine's own
 combination step (`rumpolicy.engine.combine.decide`). Every judgment is made by the engine's
-functions (`principal_check`, `action_check`, `resource_check`, `judge`); nothing here decides
-anything itself. This is the compiled evaluator's scheme, kept per probe space so that the
-truth table can read single parts without paying for whole decisions; a property test checks
-that the decisions equal `rumpolicy.evaluate`'s.
+functions (`caller_check`, `action_check`, `resource_check`, `condition_result`, `judge`);
+nothing here decides anything itself. This is the compiled evaluator's scheme, kept per probe
+space so that the truth table can read single parts without paying for whole decisions; a
+property test checks that the decisions equal `rumpolicy.evaluate`'s.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from rumpolicy.engine.combine import decide
-from rumpolicy.engine.conditions import condition_templates, judge, resolved_values
+from rumpolicy.engine.conditions import (
+    condition_result,
+    condition_templates,
+    judge,
+    resolved_values,
+)
 from rumpolicy.engine.decision import (
     Check,
     ConditionTrace,
@@ -29,10 +34,11 @@ from rumpolicy.engine.decision import (
 from rumpolicy.engine.evaluate import (
     action_check,
     applies,
-    principal_check,
+    caller_check,
     resource_check,
     resource_template,
 )
+from rumpolicy.engine.principals import Caller
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.models import Condition, Policy, Statement
 from rumpolicy.policy.variables import Template, has_variables
@@ -41,7 +47,7 @@ from rumpolicy.policy.variables import Template, has_variables
 class ConditionPart:
     """One condition: judged per request value; per request when a value holds a variable."""
 
-    __slots__ = ("_static", "_templates", "_traces", "condition", "lookup")
+    __slots__ = ("_results", "_static", "_templates", "_traces", "condition", "lookup")
 
     def __init__(self, condition: Condition, substitutes: bool) -> None:
         self.condition = condition
@@ -50,6 +56,7 @@ class ConditionPart:
         self._static: tuple[tuple[str, ...], tuple[Any, ...]] | None = (
             None if any(has_variables(t) for t in self._templates)
             else resolved_values(condition, self._templates, None))
+        self._results: dict[Any, tuple[bool | None, str]] = {}
         self._traces: dict[Any, ConditionTrace] = {}
 
     @property
@@ -59,22 +66,33 @@ class ConditionPart:
 
     def trace(self, request: Request) -> ConditionTrace:
         value = request.values.get(self.lookup)
-        static = self._static
-        if static is None:
+        if self._static is None:
             shown, prepared = resolved_values(self.condition, self._templates, request)
             return judge(self.condition, shown, prepared, value)
-        found = self._traces.get(value)
+        return self.trace_value(value)
+
+    def result_value(self, value: ContextValue | None) -> tuple[bool | None, str]:
+        """The result and reason of `trace_value(value)`, without building the trace: the
+        truth table reads only these of most options (a static condition)."""
+        found = self._results.get(value)
         if found is None:
-            found = self._traces[value] = judge(self.condition, static[0], static[1], value)
+            static = self._static
+            assert static is not None, "a condition with variables reads the whole request"
+            found = self._results[value] = condition_result(self.condition.operator,
+                                                            static[1], value)
         return found
 
     def trace_value(self, value: ContextValue | None) -> ConditionTrace:
-        """The trace on a request whose value of the key is `value` (a static condition)."""
+        """The trace on a request whose value of the key is `value` (a static condition): the
+        engine's `judge`, from the same result `result_value` gives."""
         found = self._traces.get(value)
         if found is None:
             static = self._static
             assert static is not None, "a condition with variables reads the whole request"
-            found = self._traces[value] = judge(self.condition, static[0], static[1], value)
+            result, reason = self.result_value(value)
+            condition = self.condition
+            found = self._traces[value] = ConditionTrace(
+                condition.operator.name, condition.key, static[0], value, result, reason)
         return found
 
 
@@ -118,10 +136,14 @@ class StatementPart:
         its condition's key."""
 
     def principal(self, request: Request) -> Check:
-        found = self._principals.get(request.principal)
+        return self.principal_of(request.principal, request.caller)
+
+    def principal_of(self, principal: str | None, caller: Caller) -> Check:
+        """The Principal check for the caller `principal` names (`caller`, parsed): it reads
+        nothing else, so the truth table asks without building a request per caller."""
+        found = self._principals.get(principal)
         if found is None:
-            found = self._principals[request.principal] = principal_check(self.statement,
-                                                                          request)
+            found = self._principals[principal] = caller_check(self.statement, caller)
         return found
 
     def action(self, request: Request) -> Check:

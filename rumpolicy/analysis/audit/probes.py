@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
+from types import MappingProxyType
 from typing import NamedTuple
 
 from rumpolicy.analysis.audit.parts import ConditionPart, PolicyParts
@@ -39,9 +40,9 @@ from rumpolicy.analysis.audit.space import (
     uses_variables,
 )
 from rumpolicy.engine import PUT_RUM_EVENTS, Decision, Effect, Request
-from rumpolicy.engine.combine import decide
+from rumpolicy.engine.combine import decide, outcome
 from rumpolicy.engine.decision import Check, ContextValue, StatementTrace
-from rumpolicy.engine.principals import CallerKind
+from rumpolicy.engine.principals import CallerKind, parse_caller
 from rumpolicy.policy.arns import split_arn
 from rumpolicy.policy.models import Policy
 
@@ -256,7 +257,8 @@ class Probes:
         account, or its root, and of each applying statement its effect and how its Principal
         named the caller: the caller class and the applying set (the premise the searches rest
         on, which a property test checks). A statement that does not apply has no part in it,
-        so the engine's `decide` is given the traces of the applying statements only.
+        so the engine's `outcome` (its `decide` without the message) is given the traces of
+        the applying statements only.
         """
         c, r, _ = assignment
         signature = (self.class_id(c, r), applying)
@@ -264,8 +266,8 @@ class Probes:
         if found is None:
             traces = [self._statement_trace(s, assignment)
                       for s in range(len(self._reads)) if applying >> s & 1]
-            decision = decide(self._bare(c, r), traces, (), True)
-            found = self._verdicts[signature] = (decision.effect, decision.reason)
+            found = self._verdicts[signature] = outcome(self._callers[c], self.resources[r],
+                                                        traces, (), True)
         return found
 
     def _bare(self, c: int, r: int) -> Request:
@@ -356,7 +358,7 @@ class Probes:
         for s, part in enumerate(self.parts.statements):
             deny = part.statement.effect == "Deny"
             for condition, where in zip(part.conditions, self._where[s], strict=True):
-                if where == k and not _holds(condition.trace_value(value).result, deny):
+                if where == k and not _holds(condition.result_value(value)[0], deny):
                     mask &= ~(1 << s)
         return mask
 
@@ -418,6 +420,8 @@ class Probes:
                                                       for k in self.keys)
         self.principal_reasons: list[tuple[str | None, ...]] = [()] * nc
         self.caller_facts: list[tuple[bool, str | None, bool]] = [(True, None, False)] * nc
+        self._callers = tuple(parse_caller(caller) for caller in self.callers)
+        """Each caller as the engine reads it."""
         self._principal_checks: list[list[Check]] = [[] for _ in parts]
         self._resource_checks: list[list[Check]] = [[] for _ in parts]
         self._action_checks: list[Check] = []
@@ -456,15 +460,18 @@ class Probes:
                            tuple((column - nc + 1) % n for n in sizes))
                 for column in range(width)]
 
-    def _caller_part(self, c: int, request: Request) -> None:
-        """The engine's Principal check (and caller-key conditions) for caller `c`."""
-        caller = request.caller
+    def _caller_part(self, c: int, request: Request | None) -> None:
+        """The engine's Principal check (and caller-key conditions) for caller `c`; `request`
+        (one from that caller) may be None when no condition reads a caller key, since the
+        Principal reads the caller alone."""
+        caller = self._callers[c]
         self.caller_facts[c] = (caller.anonymous, caller.account, caller.kind is CallerKind.ROOT)
-        self._caller_values.append(request.values)
+        self._caller_values.append(_NO_VALUES if request is None else request.values)
+        principal_name = self.callers[c]
         reasons: list[str | None] = []
         mask = self.caller_masks[c]
         for s, part in enumerate(self.parts.statements):
-            principal = part.principal(request)
+            principal = part.principal_of(principal_name, caller)
             self._principal_checks[s].append(principal)
             if principal.matched:
                 reasons.append(principal.reason)
@@ -472,6 +479,7 @@ class Probes:
                 reasons.append(None)
                 mask &= ~(1 << s)
         for s, condition, deny in self._by_dimension[_CALLER]:
+            assert request is not None, "caller-key conditions read the caller's request"
             if not _holds(condition.trace(request).result, deny):
                 mask &= ~(1 << s)
         self.caller_masks[c] = mask
@@ -502,8 +510,9 @@ class Probes:
             if action.matched:
                 self.action_mask |= 1 << s
         # Caller 0 is the anonymous caller: its request to resource 0 is also resource 0's.
+        reads_caller_keys = bool(self._by_dimension[_CALLER])
         for c in range(len(self.callers)):
-            self._caller_part(c, self._bare(c, 0))
+            self._caller_part(c, self._bare(c, 0) if reads_caller_keys else None)
         for r in range(len(self.resources)):
             self._resource_part(r, self._bare(0, r))
         reasons = self.condition_traces
@@ -515,11 +524,9 @@ class Probes:
                 if k < 0:
                     continue
                 masks = self.key_masks[k]
-                trace_value = condition.trace_value
+                result_value = condition.result_value
                 for o, value in enumerate(self.keys[k].values):
-                    trace = trace_value(value)
-                    reasons[(s, q, o)] = trace.reason
-                    result = trace.result
+                    result, reasons[(s, q, o)] = result_value(value)
                     if not (result is True or (result is None and deny)):
                         masks[o] &= fails
 
@@ -788,6 +795,10 @@ def _holds(result: bool | None, deny: bool) -> bool:
 
 _CALLER = -1
 _RESOURCE = -2
+
+
+_NO_VALUES: Mapping[str, ContextValue] = MappingProxyType({})
+"""A caller's key values where no condition reads them."""
 
 
 def effect_word(effect: Effect) -> str:
