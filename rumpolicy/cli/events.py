@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
 from rumpolicy.cli._common import EXIT_OK, UsageError
@@ -24,6 +23,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import sqlite3
 
+    from rumpolicy.gate.context import iso_time
     from rumpolicy.gate.storage import open_read_only, read_batches
 
     try:
@@ -49,14 +49,11 @@ def run(args: argparse.Namespace) -> int:
     for batch in batches:
         caller = batch.principal or "anonymous"
         alias = "-" if batch.alias is None else batch.alias
-        print(f"{_when(batch.received_at)}  batch {batch.batch_id}  {len(batch.events)} events  "
-              f"alias {alias}  {caller}@{batch.source_ip or '-'}")
+        print(f"{iso_time(batch.received_at)}  batch {batch.batch_id}  "
+              f"{batch.event_count} events  alias {alias}  {caller}@{batch.source_ip or '-'}")
         for event in batch.events:
-            print(f"    {_when(event.timestamp)}  {event.type}  {event.id}")
+            print(f"    {iso_time(event.timestamp)}  {event.type}  {event.id}")
     if not batches:
         print(f"no batches accepted for {args.monitor}")
     return EXIT_OK
 
-
-def _when(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

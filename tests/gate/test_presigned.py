@@ -478,7 +478,7 @@ def signed_once(request: pytest.FixtureRequest) -> Iterator[tuple[Env, Presigned
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(_EDITS, min_size=1, max_size=3))
-def test_any_change_to_the_signed_query_is_refused(
+def test_a_changed_signed_query_is_refused_unless_it_means_the_same(
         signed_once: tuple[Env, Presigned], edits: list[tuple[Any, ...]]) -> None:
     """Never a 500, never the signer's identity for a query that says something else; only an
     equivalent encoding of the same parameters may be accepted."""

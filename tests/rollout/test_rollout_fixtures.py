@@ -32,8 +32,12 @@ def test_example_passes(path: Path):
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.parent.name)
 def test_example_policies_are_valid_and_within_the_size_limit(path: Path):
-    for policy in path.parent.glob("*.json"):
-        load_policy(policy.read_text(encoding="utf-8"))
+    policies = sorted(path.parent.glob("*.json"))
+    assert len(policies) >= 2  # a baseline and a candidate at least
+    for policy in policies:
+        text = policy.read_text(encoding="utf-8")
+        assert len(text.encode()) <= 4096, policy.name
+        assert load_policy(text).statements, policy.name  # load_policy raises when invalid
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.parent.name)

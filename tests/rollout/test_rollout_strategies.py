@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from rumpolicy import Effect, Request, evaluate, load_policy
 from rumpolicy.analysis.replay import Replayer
+from rumpolicy.testing import rollout_strategies
 from rumpolicy.testing.rollout_strategies import (
     addresses,
     alias_variants,
@@ -51,9 +52,15 @@ def test_alias_variants_reach_the_near_misses():
     assert {None, "Shop-V2", "SHOP-V2", "shop-v2"} <= seen
 
 
-@given(addresses(["203.0.113.0/30", "2001:db8::/126"]))
-def test_addresses_are_addresses(address):
-    ipaddress.ip_address(address)
+_NETWORKS = ["203.0.113.0/30", "2001:db8::/126"]
+
+
+@given(addresses(_NETWORKS))
+def test_addresses_are_inside_the_networks_or_outside_all(address):
+    parsed = ipaddress.ip_address(address)
+    inside = [n for n in map(ipaddress.ip_network, _NETWORKS) if parsed in n]
+    assert len(inside) == 1 or address in rollout_strategies._OUTSIDE
+    assert not (inside and address in rollout_strategies._OUTSIDE)
 
 
 @settings(max_examples=50, deadline=None)

@@ -123,20 +123,6 @@ class IpValues:
         return " and ".join(words) or "is any value"
 
 
-def _cidrs(version: int, intervals: list[tuple[int, int, int]]) -> list[str]:
-    merged: list[list[int]] = []
-    for _, low, high in sorted(intervals):
-        if merged and merged[-1][1] == low:
-            merged[-1][1] = high
-        else:
-            merged.append([low, high])
-    make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
-    out: list[str] = []
-    for low, high in merged:
-        out.extend(str(n) for n in ipaddress.summarize_address_range(make(low), make(high - 1)))
-    return out
-
-
 # --- numbers and dates -----------------------------------------------------------------------
 
 _DATE_MIN = Decimal(int(datetime(1, 1, 1, tzinfo=UTC).timestamp())) - 86_340
