@@ -141,7 +141,7 @@ def serve(data: str) -> None:
     import uvicorn
     from starlette.applications import Starlette
     from starlette.responses import Response
-    from starlette.routing import Mount, Route
+    from starlette.routing import Route
 
     from rumpolicy.gate.app import create_app
 
@@ -150,8 +150,10 @@ def serve(data: str) -> None:
     async def bare(request: Any) -> Response:
         return Response(b"{}", media_type="application/json")
 
+    # One Starlette app holds both, as `rumpolicy serve` serves the gate's own app: mounting it
+    # inside another Starlette app would add a second middleware stack to the gate's side only.
     app = Starlette(routes=[Route("/bare/{rest:path}", bare, methods=["POST"]),
-                            Mount("/", app=create_app(gate))])
+                            *create_app(gate).routes])
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # see serve.py
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import pydantic_core
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from rumpolicy.gate.errors import GateError, validation
@@ -88,16 +88,39 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int = DEFAULT_M
 
 def parse_object(body: bytes | str, what: str = "Request body") -> dict[str, Any]:
     """JSON text -> dict; anything else is a ValidationException saying where parsing stopped.
-    NaN and Infinity are not JSON and are refused; strings must be valid UTF-8 and Unicode."""
+    The JSON is RFC 8259's: NaN and Infinity are refused, and so are numbers too large for a
+    double; strings must be valid UTF-8 and Unicode (docs/semantics.md)."""
     if not body:
         raise validation(f"{what} is empty; it must be a JSON object")
     try:
-        value = pydantic_core.from_json(body, allow_inf_nan=False)
-    except ValueError as err:
-        raise validation(f"{what} is not valid JSON: {err}") from None
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise validation(f"{what} is not valid JSON: {_json_problem(body, err)}") from None
     if not isinstance(value, dict):
         raise validation(f"{what} must be a JSON object, not {_json_type(value)}")
     return value
+
+
+def _json_problem(body: bytes | str, err: orjson.JSONDecodeError) -> str:
+    """orjson reports text that is not UTF-8 at the start of the body; say where it is."""
+    if isinstance(body, str):
+        try:
+            body.encode()
+        except UnicodeEncodeError as bad:  # a lone surrogate
+            return _at(body, bad.start, "a lone surrogate is not Unicode text")
+        return str(err)
+    try:
+        body.decode()
+    except UnicodeDecodeError as bad:
+        return _at(body.decode(errors="replace"), len(body[:bad.start].decode()),
+                   "invalid UTF-8")
+    return str(err)
+
+
+def _at(text: str, index: int, problem: str) -> str:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"{problem} at line {line} column {column}"
 
 
 def read_alias(body: Mapping[str, Any]) -> str | None:
@@ -135,6 +158,14 @@ def _ctx(name: str) -> Callable[[Mapping[str, Any]], str]:
     return lambda ctx: str(ctx.get(name, ""))
 
 
+def _bound(name: str) -> Callable[[Mapping[str, Any]], str]:
+    """Bounds as the model writes them: 0, not 0.0."""
+    def read(ctx: Mapping[str, Any]) -> str:
+        value = ctx.get(name, "")
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return read
+
+
 def _pattern(ctx: Mapping[str, Any]) -> str:
     pattern = str(ctx.get("pattern", ""))
     pattern = pattern.removeprefix("^").removesuffix("$")
@@ -161,8 +192,9 @@ _CONSTRAINTS: dict[str, tuple[str, Callable[[Mapping[str, Any]], str] | None]] =
     "too_long": ("Member must have length less than or equal to {}", _ctx("max_length")),
     "string_pattern_mismatch": ("Member must satisfy regular expression pattern: {}", _pattern),
     "literal_error": ("Member must satisfy enum value set: [{}]", _ctx("expected")),
-    "greater_than_equal": ("Member must have value greater than or equal to {}", _ctx("ge")),
-    "less_than_equal": ("Member must have value less than or equal to {}", _ctx("le")),
+    "greater_than_equal": ("Member must have value greater than or equal to {}", _bound("ge")),
+    "less_than_equal": ("Member must have value less than or equal to {}", _bound("le")),
+    "finite_number": ("Member must be a finite number", None),
     "string_unicode": ("Member must be valid Unicode text", None),
 }
 
