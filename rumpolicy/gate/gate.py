@@ -493,14 +493,15 @@ def _no_policy(name: str) -> GateError:
 
 def _stored(body: PutRumEventsBody, raw: bytes, monitor_id: str, now: float, request_id: str,
             alias: str | None, origin: Origin) -> StoredBatch:
-    details = body.AppMonitorDetails
+    details = {k: v for k, v in body["AppMonitorDetails"].items() if v is not None}
+    user = body["UserDetails"]
     return StoredBatch(
-        monitor_id=monitor_id, batch_id=body.BatchId, received_at=now, request_id=request_id,
+        monitor_id=monitor_id, batch_id=body["BatchId"], received_at=now, request_id=request_id,
         alias=alias, principal=origin.identity.principal if origin.identity else None,
-        source_ip=origin.source_ip,
-        app_monitor_details=details.model_dump_json(exclude_none=True),
-        user_id=body.UserDetails.userId, session_id=body.UserDetails.sessionId,
-        session_metadata=body.SessionMetadata, event_count=len(body.RumEvents), body=raw)
+        source_ip=origin.source_ip, app_monitor_details=json.dumps(details, separators=(",", ":")),
+        user_id=user.get("userId"), session_id=user.get("sessionId"),
+        session_metadata=body.get("SessionMetadata"), event_count=len(body["RumEvents"]),
+        body=raw)
 
 
 def _iso(epoch: float) -> str:

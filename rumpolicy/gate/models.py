@@ -10,13 +10,14 @@ ignored (the model grows: `SessionMetadata` was added late, and older clients mu
 against newer services and the other way round). `null` for an optional member means absent.
 """
 
-from __future__ import annotations
-
-from typing import Annotated, Any, Literal
+# No `from __future__ import annotations` here: TypedDict reads NotRequired[...] from evaluated
+# annotations only, and tests compare its required keys with botocore's.
+from typing import Annotated, Any, Literal, NotRequired
 
 import orjson
 import pydantic_core
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, with_config
+from typing_extensions import TypedDict
 
 UUID_PATTERN = (r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-"
                 r"[a-fA-F0-9]{12}")
@@ -81,40 +82,43 @@ Timestamp = Annotated[float, Field(ge=0, le=LATEST_TIMESTAMP, allow_inf_nan=Fals
 """rest-json timestamps are epoch seconds as a JSON number, int or float."""
 
 _DATA = ConfigDict(strict=True, extra="ignore", frozen=True)
+_BODY = ConfigDict(strict=True, extra="ignore")
+"""PutRumEvents' body validates into plain dicts (TypedDicts, unknown members dropped): it is
+read once, to store the batch, and building a model per event cost a fifth of validation."""
 
 
-class AppMonitorDetailsShape(BaseModel):
-    model_config = _DATA
-    name: str | None = None
-    id: str | None = None
-    version: str | None = None
+@with_config(_BODY)
+class AppMonitorDetailsShape(TypedDict, total=False):
+    name: str | None
+    id: str | None
+    version: str | None
 
 
-class UserDetailsShape(BaseModel):
-    model_config = _DATA
-    userId: UuidText | None = None
-    sessionId: UuidText | None = None
+@with_config(_BODY)
+class UserDetailsShape(TypedDict, total=False):
+    userId: UuidText | None
+    sessionId: UuidText | None
 
 
-class RumEventShape(BaseModel):
-    model_config = _DATA
+@with_config(_BODY)
+class RumEventShape(TypedDict):
     id: UuidText
     timestamp: Timestamp
     type: str
-    metadata: RepeatedJsonText | None = None
+    metadata: NotRequired[RepeatedJsonText | None]
     details: JsonText
 
 
-class PutRumEventsBody(BaseModel):
+@with_config(_BODY)
+class PutRumEventsBody(TypedDict):
     """The body of PutRumEvents (the `Id` member travels in the URI)."""
 
-    model_config = _DATA
     BatchId: UuidText
     AppMonitorDetails: AppMonitorDetailsShape
     UserDetails: UserDetailsShape
     RumEvents: list[RumEventShape]
-    Alias: AliasText | None = None
-    SessionMetadata: RepeatedJsonText | None = None
+    Alias: NotRequired[AliasText | None]
+    SessionMetadata: NotRequired[RepeatedJsonText | None]
 
 
 # -- control plane: not on the hot path, so Python's `re` (which has look-ahead) checks patterns --

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from rumpolicy.gate.errors import GateError, validation
 from rumpolicy.gate.models import ALIAS_MAX, ALIAS_MIN, PutRumEventsBody
@@ -140,8 +140,14 @@ def read_alias(body: Mapping[str, Any]) -> str | None:
     return alias
 
 
+_PUT_BODY = TypeAdapter(PutRumEventsBody)
+
+
 def validate_put_body(body: Mapping[str, Any]) -> PutRumEventsBody:
-    return validate(PutRumEventsBody, body)
+    try:
+        return _PUT_BODY.validate_python(body)
+    except ValidationError as err:
+        raise validation(format_errors(err.errors(include_url=False))) from None
 
 
 def validate(model: type[Model], data: Mapping[str, Any], prefix: str = "") -> Model:

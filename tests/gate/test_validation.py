@@ -95,14 +95,14 @@ def test_alias_boundaries_are_the_models() -> None:
 
 def test_realistic_batches_validate() -> None:
     body = validate_put_body(batch(MONITOR, "v1", events=20))
-    assert len(body.RumEvents) == 20
-    assert body.Alias == "v1"
+    assert len(body["RumEvents"]) == 20
+    assert body["Alias"] == "v1"
 
 
 def test_timestamps_are_epoch_seconds_int_or_float() -> None:
     for stamp in (1704164645, 1704164645.123456, 0):
         body = validate_put_body(batch(MONITOR, RumEvents=[event(timestamp=stamp)]))
-        assert body.RumEvents[0].timestamp == stamp
+        assert body["RumEvents"][0]["timestamp"] == stamp
 
 
 @pytest.mark.parametrize(("changes", "where", "constraint"), [
@@ -153,7 +153,8 @@ def test_messages_never_echo_huge_or_raw_values() -> None:
 
 def test_unknown_members_are_ignored_and_empty_event_lists_accepted() -> None:
     body = validate_put_body(batch(MONITOR, Extra={"x": 1}, RumEvents=[]))
-    assert body.RumEvents == []
+    assert body["RumEvents"] == []
+    assert "Extra" not in body
 
 
 def test_member_names_are_case_sensitive() -> None:
