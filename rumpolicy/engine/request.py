@@ -37,8 +37,8 @@ class Request:
             raise ValueError("a request's action must be a non-empty string")
         if self.principal is not None and not isinstance(self.principal, str):
             raise ValueError("principal must be an ARN string, or None for an anonymous caller")
-        caller = parse_caller(self.principal)
-        values: dict[str, ContextValue] = dict(_derived(caller, self.resource))
+        caller, derived = _derived(self.principal, self.resource)
+        values: dict[str, ContextValue] = dict(derived)
         for key, value in self.context.items():
             if not isinstance(key, str):
                 raise ValueError(f"context keys must be strings, not {key!r}")
@@ -90,8 +90,14 @@ def _context_value(key: str, value: object) -> ContextValue:
 
 
 @lru_cache(maxsize=1024)
-def _derived(caller: Caller, resource: str) -> dict[str, ContextValue]:
-    """The keys IAM derives from the caller and the resource (callers copy the result)."""
+def _derived(principal: str | None, resource: str) -> tuple[Caller, dict[str, ContextValue]]:
+    """The caller, and the keys IAM derives from it and the resource (callers copy the dict).
+    Keyed by the two strings, whose hashes Python keeps: every request of a gate asks this."""
+    caller = parse_caller(principal)
+    return caller, _derived_keys(caller, resource)
+
+
+def _derived_keys(caller: Caller, resource: str) -> dict[str, ContextValue]:
     values: dict[str, ContextValue] = {}
     arn = split_arn(resource)
     if arn is not None and arn.account:

@@ -59,6 +59,10 @@ _ROUTES: tuple[tuple[str, tuple[Label, ...], str], ...] = (
     ("DELETE", ("appmonitor", None, "policy"), "DeleteResourcePolicy"),
 )
 
+_BY_SHAPE = {(verb, len(shape), shape[0]): (shape, operation) for verb, shape, operation in _ROUTES}
+"""Routes by (method, segment count, first segment), which tells every route of the API apart
+(a test checks that no two share a key)."""
+
 ControlCall = Callable[[Gate, str | None, Mapping[str, Any], Mapping[str, str]], dict[str, Any]]
 
 
@@ -120,18 +124,17 @@ def route(method: str, path: str) -> tuple[str, str | None]:
     parts = segments[1:]
     if len(parts) > 1 and parts[-1] == "":
         parts = parts[:-1]
-    for verb, shape, operation in _ROUTES:
-        if verb != method or len(shape) != len(parts):
-            continue
-        label = None
-        for want, got in zip(shape, parts, strict=True):
-            if want is None:
-                label = _label(got)
-            elif want != got:
-                break
-        else:
-            return operation, label
-    raise _unknown(method, path)
+    found = _BY_SHAPE.get((method, len(parts), parts[0]))
+    if found is None:
+        raise _unknown(method, path)
+    shape, operation = found
+    label = None
+    for want, got in zip(shape, parts, strict=True):
+        if want is None:
+            label = _label(got)
+        elif want != got:
+            raise _unknown(method, path)
+    return operation, label
 
 
 def _label(raw: str) -> str:

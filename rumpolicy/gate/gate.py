@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
+import orjson
+
 from rumpolicy.engine import Decision, Request, compile_policy
 from rumpolicy.gate.config import GateConfig
 from rumpolicy.gate.context import Origin, build_request
@@ -498,7 +500,7 @@ def _stored(body: PutRumEventsBody, raw: bytes, monitor_id: str, now: float, req
     return StoredBatch(
         monitor_id=monitor_id, batch_id=body["BatchId"], received_at=now, request_id=request_id,
         alias=alias, principal=origin.identity.principal if origin.identity else None,
-        source_ip=origin.source_ip, app_monitor_details=json.dumps(details, separators=(",", ":")),
+        source_ip=origin.source_ip, app_monitor_details=orjson.dumps(details).decode(),
         user_id=user.get("userId"), session_id=user.get("sessionId"),
         session_metadata=body.get("SessionMetadata"), event_count=len(body["RumEvents"]),
         body=raw)

@@ -17,7 +17,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from rumpolicy.gate import Credential, Gate, GateConfig
-from rumpolicy.gate.app import create_app
+from rumpolicy.gate.app import create_app, route
+from rumpolicy.gate.errors import GateError
 
 from ._helpers import ACCOUNT, alias_policy, batch, encoded, make_gate
 from .conftest import TestClient
@@ -103,6 +104,25 @@ def test_an_id_with_an_encoded_slash_is_a_bad_id(http: Http) -> None:
     body = assert_aws_error(client.post("/appmonitors/a%2Fb/", content=b"{}"),
                             "ValidationException", 400)
     assert "Value 'a/b' at 'Id'" in body["message"]
+
+
+def test_every_operation_routes_as_botocores_model_says() -> None:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("rum")
+    for operation in ("PutRumEvents", "CreateAppMonitor", "GetAppMonitor", "ListAppMonitors",
+                      "DeleteAppMonitor", "PutResourcePolicy", "GetResourcePolicy",
+                      "DeleteResourcePolicy"):
+        http = model.operation_model(operation).http
+        template = http["requestUri"]
+        path = template.replace("{Id}", "a%2Db").replace("{Name}", "a%2Db")
+        label = "a-b" if "{" in template else None
+        assert route(http["method"], path) == (operation, label)
+        assert route(http["method"], path.rstrip("/")) == (operation, label)
+        with pytest.raises(GateError):
+            route(http["method"], path.rstrip("/") + "/extra/more")
+        with pytest.raises(GateError):
+            route("PATCH", path)
 
 
 def test_control_plane_routes(http: Http) -> None:
