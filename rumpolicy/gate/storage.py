@@ -14,10 +14,12 @@ price of one disk flush per commit, which group commit shares between concurrent
 Group commit: each caller queues its batch and takes the write lock; whoever holds it writes every
 queued batch in one transaction and commits once, then each caller returns (or raises) with its
 own batch's outcome. A lone caller commits its own batch immediately. On an event loop (the
-HTTP app), `store_soon` gathers the batches of one turn of the loop and commits them together at
-the end of the turn (a WAL append: cheap enough to do on the loop); with synchronous=FULL the app
-`submit`s them to a writer thread instead, which commits whatever has queued up as one group
-while the loop goes on, and resolves each caller's future.
+HTTP app), `store_soon` gathers the batches of one turn of the loop and, at the end of the turn,
+hands them as one group to the store's writer process (`_writer.py`), which commits them on its
+own connection while the loop serves other requests; each caller's future resolves when the
+child reports the commit. An in-memory store commits the group on the loop itself. With
+synchronous=FULL the app `submit`s batches to a writer thread instead, which commits whatever
+has queued up as one group (one fsync) while the loop goes on.
 
 One gate process per data directory: monitors are cached in memory by the gate.
 """
@@ -34,7 +36,10 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from rumpolicy.gate._writer import WriterProcess
 
 DB_NAME = "rumpolicy-gate.sqlite3"
 SCHEMA_VERSION = 1
@@ -164,21 +169,17 @@ class Storage:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.synchronous = synchronous
-        self._db = sqlite3.connect(":memory:" if self.path is None else self.path,
-                                   isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = connect(self.path, synchronous)
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queued = threading.Condition(self._queue_lock)
         self._queue: list[_Pending] = []
-        self._loop_groups: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        self._loop_groups: dict[asyncio.AbstractEventLoop,
+                                list[tuple[StoredBatch, asyncio.Future[bool]]]] = {}
         self._writer: threading.Thread | None = None
+        self._writer_process: WriterProcess | None = None
         self._closing = False
 
     # -- monitors ---------------------------------------------------------------------------
@@ -237,13 +238,30 @@ class Storage:
         if group is None:
             group = self._loop_groups[loop] = []
             loop.call_soon(self._flush_loop_group, loop)
-        group.append(_Pending(batch, future))
+        group.append((batch, future))
         return future
 
     def _flush_loop_group(self, loop: asyncio.AbstractEventLoop) -> None:
         group = self._loop_groups.pop(loop)
+        writer = self._process_writer(loop)
+        if writer is not None:
+            writer.send([batch_row(batch) for batch, _ in group], [f for _, f in group])
+            return
         with self._write_lock:
-            self._commit_group(group)
+            self._commit_group([_Pending(batch, future) for batch, future in group])
+
+    def _process_writer(self, loop: asyncio.AbstractEventLoop) -> WriterProcess | None:
+        """The writer process for this loop's groups, started on first use and again after it
+        died; None where the loop commits itself: an in-memory store (no second connection
+        can see it), synchronous=FULL (the writer thread's case), or a second event loop."""
+        if self.path is None or self.synchronous != "normal" or self._closing:
+            return None
+        writer = self._writer_process
+        if writer is None or not writer.alive:
+            from rumpolicy.gate._writer import WriterProcess
+
+            writer = self._writer_process = WriterProcess(self.path, self.synchronous, loop)
+        return writer if writer.loop is loop else None
 
     def submit(self, batch: StoredBatch) -> Future[bool]:
         """Queue `batch` for the writer thread; the future resolves once it is committed.
@@ -276,41 +294,13 @@ class Storage:
                     self._commit_group(group)
 
     def _commit_group(self, group: Sequence[_Pending]) -> None:
-        try:
-            self._write_all(group)
-        except Exception as err:
-            if len(group) == 1:
-                group[0].error = err
-            else:  # one bad batch must not sink the others: retry each on its own
-                for pending in group:
-                    self._commit_group([pending])
-                return
-        for pending in group:
+        outcomes = write_rows(self._db, [batch_row(pending.batch) for pending in group])
+        for pending, outcome in zip(group, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                pending.error = outcome
+            else:
+                pending.stored = outcome
             pending.settle()
-
-    def _write_all(self, group: Sequence[_Pending]) -> None:
-        if len(group) == 1:  # one statement is its own transaction: no BEGIN/COMMIT round trips
-            group[0].stored = self._insert(group[0].batch)
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            stored = [self._insert(p.batch) for p in group]
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-        for pending, was_stored in zip(group, stored, strict=True):
-            pending.stored = was_stored
-
-    def _insert(self, batch: StoredBatch) -> bool:
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO batches (monitor_id, batch_id, received_at, request_id, alias,"
-            " principal, source_ip, app_monitor_details, user_id, session_id, session_metadata,"
-            " event_count, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (batch.monitor_id, batch.batch_id, batch.received_at, batch.request_id, batch.alias,
-             batch.principal, batch.source_ip, batch.app_monitor_details, batch.user_id,
-             batch.session_id, batch.session_metadata, batch.event_count, batch.body))
-        return cursor.rowcount == 1
 
     def batches(self, monitor_id: str) -> list[StoredBatch]:
         with self._write_lock:
@@ -340,8 +330,64 @@ class Storage:
             self._queued.notify()
         if self._writer is not None:
             self._writer.join()
+        if self._writer_process is not None:
+            self._writer_process.close()
         with self._write_lock:
             self._db.close()
+
+
+def connect(path: Path | None, synchronous: Literal["normal", "full"]) -> sqlite3.Connection:
+    """A connection to the store at `path` (None: in memory) as the gate writes with it; the
+    writer process (`_writer.py`) opens its own the same way."""
+    db = sqlite3.connect(":memory:" if path is None else path, isolation_level=None,
+                         check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
+
+
+Row = tuple[Any, ...]
+"""A batch as the values of `_INSERT`'s columns."""
+
+_INSERT = (
+    "INSERT OR IGNORE INTO batches (monitor_id, batch_id, received_at, request_id, alias,"
+    " principal, source_ip, app_monitor_details, user_id, session_id, session_metadata,"
+    " event_count, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def batch_row(batch: StoredBatch) -> Row:
+    return (batch.monitor_id, batch.batch_id, batch.received_at, batch.request_id, batch.alias,
+            batch.principal, batch.source_ip, batch.app_monitor_details, batch.user_id,
+            batch.session_id, batch.session_metadata, batch.event_count, batch.body)
+
+
+def write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Exception]:
+    """Commit `rows` in one transaction. Each outcome is True (stored), False (the monitor
+    already had that BatchId) or the exception that kept that row out: if the group fails, each
+    row is tried on its own, so one bad batch does not sink the others."""
+    try:
+        return list(_write_together(db, rows))
+    except Exception as err:
+        if len(rows) == 1:
+            return [err]
+        return [write_rows(db, [row])[0] for row in rows]
+
+
+def _write_together(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool]:
+    if len(rows) == 1:  # one statement is its own transaction: no BEGIN/COMMIT round trips
+        return [db.execute(_INSERT, rows[0]).rowcount == 1]
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        stored = [db.execute(_INSERT, row).rowcount == 1 for row in rows]
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return stored
 
 
 def read_batches(db: sqlite3.Connection, monitor_id: str) -> list[StoredBatch]:

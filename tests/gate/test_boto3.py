@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -128,12 +129,27 @@ def test_an_acknowledged_batch_survives_kill_9(tmp_path: Path) -> None:
         body = batch(monitor_id, "v1", events=20)
         response = client.put_rum_events(Id=monitor_id, **body)
         assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
-        os.kill(server.process.pid, signal.SIGKILL)
+        pid = server.process.pid
+        writers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        assert len(writers) == 1  # the store's writer process committed the batch
+        os.kill(pid, signal.SIGKILL)
         server.process.wait(10)
     finally:
         server.stop()
     [stored] = server.events(name)
     assert stored.batch_id == body["BatchId"] and len(stored.events) == 20
+    deadline = time.monotonic() + 10  # its input closed with the gate: it exits, never orphaned
+    while _running(writers[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(writers[0])
+
+
+def _running(pid: str) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; reaping it is its new parent's business
 
 
 @pytest.mark.parametrize("synchronous", ["normal", "full"])

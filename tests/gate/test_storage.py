@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from rumpolicy.gate import storage as storage_module
+from rumpolicy.gate._writer import WriterProcess
 from rumpolicy.gate.storage import (
     DB_NAME,
     MonitorRecord,
@@ -70,23 +72,16 @@ def test_committed_batches_are_visible_to_another_connection(storage: Storage,
         db.execute("DELETE FROM batches")
 
 
-def test_a_failing_batch_does_not_sink_its_group(storage: Storage,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three batches committed as one group; the second cannot be written. The group rolls
-    back and each batch is retried alone: the good ones are stored, the bad one raises."""
-    real = storage._insert
-
-    def insert(batch: StoredBatch) -> bool:
-        if batch.batch_id == "bad":
-            raise sqlite3.OperationalError("disk I/O error")
-        return real(batch)
-
-    monkeypatch.setattr(storage, "_insert", insert)
+def test_a_failing_batch_does_not_sink_its_group(storage: Storage) -> None:
+    """Three batches committed as one group; the second names a monitor the store does not
+    have, so the foreign key refuses it. The group rolls back and each batch is retried alone:
+    the good ones are stored, the bad one raises."""
+    bad = dataclasses.replace(stored("bad"), monitor_id="no-such-monitor")
     futures = []
     with storage._write_lock:  # hold the writer back so that all three queue up together
-        futures = [storage.submit(stored(name)) for name in ("b1", "bad", "b2")]
+        futures = [storage.submit(batch) for batch in (stored("b1"), bad, stored("b2"))]
     assert futures[0].result(10) is True and futures[2].result(10) is True
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(sqlite3.IntegrityError):
         futures[1].result(10)
     assert [b.batch_id for b in storage.batches(MONITOR)] == ["b1", "b2"]
 
@@ -132,28 +127,41 @@ def test_group_commit_keeps_each_callers_outcome(storage: Storage) -> None:
         sorted(f"b{n}" for n in range(40))
 
 
-def test_loop_group_commit_shares_one_transaction(storage: Storage,
+@pytest.mark.parametrize("where", ["on the loop", "in the writer process"])
+def test_loop_group_commit_shares_one_transaction(where: str, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches handed in during one turn of the event loop are committed together, each caller
-    hears its own outcome (a repeated BatchId: False), and nobody hears before the commit."""
+    hears its own outcome (a repeated BatchId: False), and nobody hears before the commit. An
+    in-memory store commits on the loop; a store on disk hands the group to its writer
+    process."""
+    store = Storage(None if where == "on the loop" else tmp_path)
+    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
     groups: list[int] = []
-    commit = storage._commit_group
+    write = storage_module.write_rows
 
-    def counting(group: Any) -> None:
-        groups.append(len(group))
-        commit(group)
+    def counting(db: sqlite3.Connection, rows: Any) -> Any:
+        groups.append(len(rows))
+        return write(db, rows)
 
-    monkeypatch.setattr(storage, "_commit_group", counting)
+    monkeypatch.setattr(storage_module, "write_rows", counting)
+    send = WriterProcess.send
+
+    def counting_sends(writer: WriterProcess, rows: Any, futures: Any) -> None:
+        groups.append(len(rows))
+        send(writer, rows, futures)
+
+    monkeypatch.setattr(WriterProcess, "send", counting_sends)
 
     async def turn() -> list[bool]:
-        futures = [storage.store_soon(stored(f"b{n % 5}")) for n in range(8)]
+        futures = [store.store_soon(stored(f"b{n % 5}")) for n in range(8)]
         assert not any(f.done() for f in futures)  # not answered before the commit
         return list(await asyncio.gather(*futures))
 
     outcomes = asyncio.run(turn())
     assert groups == [8]
     assert outcomes == [True] * 5 + [False] * 3
-    assert sorted(b.batch_id for b in storage.batches(MONITOR)) == [f"b{n}" for n in range(5)]
+    assert sorted(b.batch_id for b in store.batches(MONITOR)) == [f"b{n}" for n in range(5)]
+    store.close()
 
 
 def test_a_failed_loop_group_fails_each_caller_alone(storage: Storage) -> None:

@@ -1,0 +1,115 @@
+"""The writer process that commits the HTTP app's batches (storage.py, _writer.py): it answers
+each batch with its own outcome, fails closed when it dies, is replaced, and never outlives the
+store."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import json
+import os
+import pickle
+import signal
+import sqlite3
+import struct
+from pathlib import Path
+
+import pytest
+
+from rumpolicy.gate import _writer
+from rumpolicy.gate._writer import WriterGone
+from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch, batch_row
+
+MONITOR = "0d4e0000-0000-4000-8000-000000000002"
+
+
+def stored(batch_id: str) -> StoredBatch:
+    body = {"BatchId": batch_id, "RumEvents": []}
+    return StoredBatch(
+        monitor_id=MONITOR, batch_id=batch_id, received_at=1.5, request_id="r", alias=None,
+        principal=None, source_ip=None, app_monitor_details="{}", event_count=0, user_id=None,
+        session_id=None, session_metadata=None, body=json.dumps(body).encode())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Storage:
+    store = Storage(tmp_path)
+    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
+    return store
+
+
+def test_each_batch_hears_its_own_outcome(store: Storage) -> None:
+    bad = dataclasses.replace(stored("bad"), monitor_id="no-such-monitor")
+
+    async def turn() -> list[object]:
+        futures = [store.store_soon(b) for b in (stored("a"), bad, stored("a"), stored("b"))]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    first, refused, repeated, second = asyncio.run(turn())
+    assert (first, repeated, second) == (True, False, True)
+    assert isinstance(refused, sqlite3.IntegrityError)  # the child's own error, not a stand-in
+    assert [b.batch_id for b in store.batches(MONITOR)] == ["a", "b"]
+    store.close()
+
+
+def test_a_dead_writer_fails_closed_and_is_replaced(store: Storage) -> None:
+    async def scenario() -> None:
+        assert await store.store_soon(stored("before")) is True
+        writer = store._writer_process
+        assert writer is not None
+        os.kill(writer.pid, signal.SIGKILL)
+        writer._process.wait()
+        with pytest.raises(WriterGone):  # sent to a dead process: never acknowledged
+            await store.store_soon(stored("lost"))
+        assert await store.store_soon(stored("after")) is True
+        assert store._writer_process is not None and store._writer_process.pid != writer.pid
+
+    asyncio.run(scenario())
+    assert [b.batch_id for b in store.batches(MONITOR)] == ["before", "after"]
+    store.close()
+
+
+def test_closing_the_store_ends_its_writer(store: Storage) -> None:
+    async def one() -> bool:
+        return await store.store_soon(stored("x"))
+
+    assert asyncio.run(one()) is True
+    writer = store._writer_process
+    assert writer is not None
+    store.close()
+    assert writer._process.returncode == 0
+
+
+def test_in_memory_stores_commit_on_the_loop() -> None:
+    memory = Storage(None)
+    memory.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
+
+    async def one() -> bool:
+        return await memory.store_soon(stored("x"))
+
+    assert asyncio.run(one()) is True
+    assert memory._writer_process is None
+    memory.close()
+
+
+def test_the_child_answers_each_frame_and_stops_at_a_cut_frame(store: Storage,
+                                                               tmp_path: Path) -> None:
+    """The child's side of the protocol, in process: whole frames are answered in order; a
+    frame cut short (the gate died while writing it) is dropped, never half-committed."""
+    frames = io.BytesIO()
+    for rows in ([batch_row(stored("p1"))], [batch_row(stored("p1")), batch_row(stored("p2"))]):
+        data = pickle.dumps(rows)
+        frames.write(struct.pack("<I", len(data)) + data)
+    cut = pickle.dumps([batch_row(stored("p3"))])
+    frames.write(struct.pack("<I", len(cut)) + cut[:-3])
+    frames.seek(0)
+    replies = io.BytesIO()
+    _writer.serve(str(tmp_path / "rumpolicy-gate.sqlite3"), "normal", frames, replies)
+    replies.seek(0)
+    answers = []
+    while head := replies.read(4):
+        answers.append(pickle.loads(replies.read(struct.unpack("<I", head)[0])))
+    assert answers == [[True], [False, True]]
+    assert [b.batch_id for b in store.batches(MONITOR)] == ["p1", "p2"]
+    store.close()
