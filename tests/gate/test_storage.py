@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,19 @@ def test_monitors_and_policies_survive_reopening(tmp_path: Path) -> None:
     again = Storage(tmp_path)
     assert again.monitors() == [MonitorRecord(MONITOR, "shop", 1.0, 2.0, '{"Domain":"x.com"}',
                                               "{}", "rev-1")]
+
+
+def test_a_background_checkpoint_copies_commits_into_the_database_file(tmp_path: Path) -> None:
+    """Commits go to the WAL; the store's checkpoint thread copies them into the database file
+    soon after, so no commit under SQLite's 64 MB backstop pays for a checkpoint itself."""
+    store = Storage(tmp_path)
+    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
+    database = tmp_path / DB_NAME
+    before = database.stat().st_size
+    for n in range(40):
+        store.store_batch(dataclasses.replace(stored(f"b{n}"), body=b"x" * 50_000))
+    deadline = time.monotonic() + 10
+    while database.stat().st_size < before + 2_000_000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert database.stat().st_size >= before + 2_000_000
+    store.close()
