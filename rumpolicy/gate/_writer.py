@@ -19,6 +19,7 @@ import collections
 import contextlib
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -47,7 +48,7 @@ class WriterProcess:
         self.loop = loop
         python_path = os.pathsep.join(filter(None, (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "rumpolicy.gate._writer", str(path), synchronous],
+            [sys.executable, "-m", "rumpolicy.gate._writer", str(path.resolve()), synchronous],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": python_path})
         assert self._process.stdin is not None and self._process.stdout is not None
@@ -183,6 +184,7 @@ def serve(path: str, synchronous: Literal["normal", "full"],
 
 
 if __name__ == "__main__":
-    _, store_path, mode = sys.argv
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
+    _, store_path, mode = sys.argv                # the gate stops, and its end of input stops us
     serve(store_path, "full" if mode == "full" else "normal", sys.stdin.buffer,
           sys.stdout.buffer)
