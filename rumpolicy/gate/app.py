@@ -59,6 +59,7 @@ _ROUTES: tuple[tuple[str, tuple[Label, ...], str], ...] = (
     ("DELETE", ("appmonitor", None, "policy"), "DeleteResourcePolicy"),
 )
 
+_DATA_PLANE = "/appmonitors/"
 _BY_SHAPE = {(verb, len(shape), shape[0]): (shape, operation) for verb, shape, operation in _ROUTES}
 """Routes by (method, segment count, first segment), which tells every route of the API apart
 (a test checks that no two share a key)."""
@@ -118,6 +119,10 @@ _CONTROL: dict[str, ControlCall] = {
 def route(method: str, path: str) -> tuple[str, str | None]:
     """(operation, its path label) for a raw (still percent-encoded) path; one trailing slash
     is optional, as boto3 sends `/appmonitors/{Id}/` and aws-rum-web `/appmonitors/{id}`."""
+    if method == "POST" and path.startswith(_DATA_PLANE):  # every PutRumEvents call
+        monitor_id = path[len(_DATA_PLANE):].removesuffix("/")
+        if monitor_id and "/" not in monitor_id:
+            return "PutRumEvents", _label(monitor_id)
     segments = path.split("/")
     if segments[0] != "":
         raise _unknown(method, path)
@@ -128,7 +133,7 @@ def route(method: str, path: str) -> tuple[str, str | None]:
     if found is None:
         raise _unknown(method, path)
     shape, operation = found
-    label = None
+    label: str | None = None
     for want, got in zip(shape, parts, strict=True):
         if want is None:
             label = _label(got)

@@ -35,9 +35,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from rumpolicy.gate._writer import WriterProcess
@@ -107,8 +107,12 @@ class StoredEvent:
                 "metadata": self.metadata, "details": self.details}
 
 
-@dataclass(frozen=True, slots=True)
-class StoredBatch:
+class StoredBatch(NamedTuple):
+    """One accepted batch: the row the store keeps. A named tuple whose fields are the columns
+    in `_INSERT`'s order, so the row is the value itself: the gate builds one per accepted call,
+    and a frozen dataclass cost three times as much to build and then had to be turned into a
+    tuple (docs/performance.md)."""
+
     monitor_id: str
     batch_id: str
     received_at: float
@@ -118,12 +122,16 @@ class StoredBatch:
     source_ip: str | None
     app_monitor_details: str
     """AppMonitorDetails as JSON text."""
-    event_count: int
     user_id: str | None
     session_id: str | None
     session_metadata: str | None
-    body: bytes = field(repr=False)
+    event_count: int
+    body: bytes
     """The request body as received (JSON, decompressed); the events are read from it."""
+
+    def __repr__(self) -> str:  # the body can be megabytes
+        return (f"StoredBatch(monitor_id={self.monitor_id!r}, batch_id={self.batch_id!r}, "
+                f"event_count={self.event_count}, body=<{len(self.body)} bytes>)")
 
     @property
     def events(self) -> tuple[StoredEvent, ...]:
@@ -251,7 +259,7 @@ class Storage:
         group = self._loop_groups.pop(loop)
         writer = self._process_writer(loop)
         if writer is not None:
-            writer.send([batch_row(batch) for batch, _ in group], [f for _, f in group])
+            writer.send([tuple(batch) for batch, _ in group], [f for _, f in group])
             return
         with self._write_lock:
             self._commit_group([_Pending(batch, future) for batch, future in group])
@@ -300,7 +308,7 @@ class Storage:
                     self._commit_group(group)
 
     def _commit_group(self, group: Sequence[_Pending]) -> None:
-        outcomes = write_rows(self._db, [batch_row(pending.batch) for pending in group])
+        outcomes = write_rows(self._db, [pending.batch for pending in group])
         for pending, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 pending.error = outcome
@@ -387,18 +395,13 @@ def connect(path: Path | None, synchronous: Literal["normal", "full"]) -> sqlite
 
 
 Row = tuple[Any, ...]
-"""A batch as the values of `_INSERT`'s columns."""
+"""A batch as the values of `_INSERT`'s columns: a StoredBatch, or the plain tuple the writer
+process receives."""
 
 _INSERT = (
     "INSERT OR IGNORE INTO batches (monitor_id, batch_id, received_at, request_id, alias,"
     " principal, source_ip, app_monitor_details, user_id, session_id, session_metadata,"
     " event_count, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-
-
-def batch_row(batch: StoredBatch) -> Row:
-    return (batch.monitor_id, batch.batch_id, batch.received_at, batch.request_id, batch.alias,
-            batch.principal, batch.source_ip, batch.app_monitor_details, batch.user_id,
-            batch.session_id, batch.session_metadata, batch.event_count, batch.body)
 
 
 def write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Exception]:

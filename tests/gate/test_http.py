@@ -12,11 +12,14 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from rumpolicy.gate import Credential, Gate, GateConfig, storage
+from rumpolicy.gate import app as app_module
 from rumpolicy.gate.app import create_app, route
 from rumpolicy.gate.errors import GateError
 
@@ -123,6 +126,38 @@ def test_every_operation_routes_as_botocores_model_says() -> None:
             route(http["method"], path.rstrip("/") + "/extra/more")
         with pytest.raises(GateError):
             route("PATCH", path)
+
+
+_SEGMENTS = st.sampled_from(["appmonitors", "appmonitor", "policy", "x", "", "a%2Fb", "%ff"])
+
+
+@given(method=st.sampled_from(["POST", "GET", "PUT", "DELETE", "PATCH"]),
+       segments=st.lists(_SEGMENTS, max_size=5))
+def test_routing_is_the_route_table_read_segment_by_segment(method: str,
+                                                            segments: list[str]) -> None:
+    """Whatever shortcut `route` takes, it answers as the table in app.py read plainly: match
+    the segments (one trailing empty one optional), labels percent-decoded."""
+    path = "/" + "/".join(segments)
+    parts = path.split("/")[1:]
+    if len(parts) > 1 and parts[-1] == "":
+        parts = parts[:-1]
+    expected: Any = None
+    for verb, shape, operation in app_module._ROUTES:
+        if verb == method and len(shape) == len(parts) and all(
+                want is None or want == got for want, got in zip(shape, parts, strict=True)):
+            labels = [got for want, got in zip(shape, parts, strict=True) if want is None]
+            expected = (operation, labels[0] if labels else None)
+            break
+    try:
+        found: Any = route(method, path)
+    except GateError as err:
+        found = err.code
+    if expected is not None and expected[1] is not None and "%ff" in expected[1]:
+        assert found == "ValidationException"  # not UTF-8 once decoded
+    elif expected is not None:
+        assert found == (expected[0], expected[1] and expected[1].replace("%2F", "/"))
+    else:
+        assert found == "UnknownOperationException"
 
 
 def test_control_plane_routes(http: Http) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import sqlite3
 import threading
@@ -77,7 +76,7 @@ def test_a_failing_batch_does_not_sink_its_group(storage: Storage) -> None:
     """Three batches committed as one group; the second names a monitor the store does not
     have, so the foreign key refuses it. The group rolls back and each batch is retried alone:
     the good ones are stored, the bad one raises."""
-    bad = dataclasses.replace(stored("bad"), monitor_id="no-such-monitor")
+    bad = stored("bad")._replace(monitor_id="no-such-monitor")
     futures = []
     with storage._write_lock:  # hold the writer back so that all three queue up together
         futures = [storage.submit(batch) for batch in (stored("b1"), bad, stored("b2"))]
@@ -169,7 +168,7 @@ def test_a_failed_loop_group_fails_each_caller_alone(storage: Storage) -> None:
     """One bad batch must not sink the others in its group."""
     async def turn() -> list[Any]:
         futures = [storage.store_soon(stored("good-1")),
-                   storage.store_soon(dataclasses.replace(stored("bad"), monitor_id="nope")),
+                   storage.store_soon(stored("bad")._replace(monitor_id="nope")),
                    storage.store_soon(stored("good-2"))]
         return list(await asyncio.gather(*futures, return_exceptions=True))
 
@@ -204,9 +203,16 @@ def test_a_background_checkpoint_copies_commits_into_the_database_file(tmp_path:
     database = tmp_path / DB_NAME
     before = database.stat().st_size
     for n in range(40):
-        store.store_batch(dataclasses.replace(stored(f"b{n}"), body=b"x" * 50_000))
+        store.store_batch(stored(f"b{n}")._replace(body=b"x" * 50_000))
     deadline = time.monotonic() + 10
     while database.stat().st_size < before + 2_000_000 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert database.stat().st_size >= before + 2_000_000
     store.close()
+
+
+def test_a_stored_batch_is_its_row() -> None:
+    """StoredBatch's fields are the INSERT's columns, in order: the value is passed as the row."""
+    columns = storage_module._INSERT.split("(", 1)[1].split(")", 1)[0]
+    assert StoredBatch._fields == tuple(c.strip() for c in columns.split(","))
+    assert "body=<" in repr(stored("b1")) and "RumEvents" not in repr(stored("b1"))

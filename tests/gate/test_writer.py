@@ -5,7 +5,6 @@ store."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import json
 import os
@@ -19,7 +18,7 @@ import pytest
 
 from rumpolicy.gate import _writer
 from rumpolicy.gate._writer import WriterGone
-from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch, batch_row
+from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch
 
 MONITOR = "0d4e0000-0000-4000-8000-000000000002"
 
@@ -40,7 +39,7 @@ def store(tmp_path: Path) -> Storage:
 
 
 def test_each_batch_hears_its_own_outcome(store: Storage) -> None:
-    bad = dataclasses.replace(stored("bad"), monitor_id="no-such-monitor")
+    bad = stored("bad")._replace(monitor_id="no-such-monitor")
 
     async def turn() -> list[object]:
         futures = [store.store_soon(b) for b in (stored("a"), bad, stored("a"), stored("b"))]
@@ -98,10 +97,10 @@ def test_the_child_answers_each_frame_and_stops_at_a_cut_frame(store: Storage,
     """The child's side of the protocol, in process: whole frames are answered in order; a
     frame cut short (the gate died while writing it) is dropped, never half-committed."""
     frames = io.BytesIO()
-    for rows in ([batch_row(stored("p1"))], [batch_row(stored("p1")), batch_row(stored("p2"))]):
+    for rows in ([tuple(stored("p1"))], [tuple(stored("p1")), tuple(stored("p2"))]):
         data = pickle.dumps(rows)
         frames.write(struct.pack("<I", len(data)) + data)
-    cut = pickle.dumps([batch_row(stored("p3"))])
+    cut = pickle.dumps([tuple(stored("p3"))])
     frames.write(struct.pack("<I", len(cut)) + cut[:-3])
     frames.seek(0)
     replies = io.BytesIO()
