@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from rumpolicy.gate import Gate, GateConfig
+from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch
 
 NOW = 1_795_000_000.0  # 2026-11-18T...Z, the fixed clock of in-process gates
 ACCOUNT = "123456789012"
@@ -68,3 +69,25 @@ def make_gate(config: GateConfig | None = None, **kwargs: Any) -> tuple[Gate, st
     monitor_id = gate.create_app_monitor(Name="shop", Domain="example.com")["Id"]
     gate.put_resource_policy(Name="shop", PolicyDocument=alias_policy())
     return gate, monitor_id
+
+
+STORED_MONITOR = "0d4e0000-0000-4000-8000-000000000001"
+
+
+def stored_batch(batch_id: str, events: int = 3) -> StoredBatch:
+    """A batch as the store keeps it, for STORED_MONITOR."""
+    body = {"BatchId": batch_id, "RumEvents": [
+        {"id": f"e{n}", "timestamp": 10 + n, "type": "t", "details": "{}"}
+        for n in range(events)]}
+    return StoredBatch(
+        monitor_id=STORED_MONITOR, batch_id=batch_id, received_at=1.5, request_id="r",
+        alias="v1", principal=None, source_ip="127.0.0.1", app_monitor_details='{"id":"x"}',
+        event_count=events, user_id=None, session_id=None, session_metadata=None,
+        body=json.dumps(body).encode())
+
+
+def store_with_monitor(data_dir: Any) -> Storage:
+    """A store (None: in memory) that has STORED_MONITOR."""
+    store = Storage(data_dir)
+    store.insert_monitor(MonitorRecord(STORED_MONITOR, "shop", 1.0, 1.0, "{}"))
+    return store

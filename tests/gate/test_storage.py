@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import threading
 import time
@@ -25,25 +24,9 @@ from rumpolicy.gate.storage import (
     read_batches,
 )
 
-MONITOR = "0d4e0000-0000-4000-8000-000000000001"
-
-
-def stored(batch_id: str, events: int = 3) -> StoredBatch:
-    body = {"BatchId": batch_id, "RumEvents": [
-        {"id": f"e{n}", "timestamp": 10 + n, "type": "t", "details": "{}"}
-        for n in range(events)]}
-    return StoredBatch(
-        monitor_id=MONITOR, batch_id=batch_id, received_at=1.5, request_id="r", alias="v1",
-        principal=None, source_ip="127.0.0.1", app_monitor_details='{"id":"x"}',
-        event_count=events, user_id=None, session_id=None, session_metadata=None,
-        body=json.dumps(body).encode())
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Storage:
-    store = Storage(tmp_path)
-    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
-    return store
+from ._helpers import STORED_MONITOR as MONITOR
+from ._helpers import store_with_monitor
+from ._helpers import stored_batch as stored
 
 
 def test_wal_mode_and_the_configured_synchronous_level(tmp_path: Path) -> None:
@@ -134,8 +117,7 @@ def test_loop_group_commit_shares_one_transaction(where: str, tmp_path: Path,
     hears its own outcome (a repeated BatchId: False), and nobody hears before the commit. An
     in-memory store commits on the loop; a store on disk hands the group to its writer
     process."""
-    store = Storage(None if where == "on the loop" else tmp_path)
-    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
+    store = store_with_monitor(None if where == "on the loop" else tmp_path)
     groups: list[int] = []
     write = storage_module.write_rows
 
@@ -198,8 +180,7 @@ def test_monitors_and_policies_survive_reopening(tmp_path: Path) -> None:
 def test_a_background_checkpoint_copies_commits_into_the_database_file(tmp_path: Path) -> None:
     """Commits go to the WAL; the store's checkpoint thread copies them into the database file
     soon after, so no commit under SQLite's 64 MB backstop pays for a checkpoint itself."""
-    store = Storage(tmp_path)
-    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
+    store = store_with_monitor(tmp_path)
     database = tmp_path / DB_NAME
     before = database.stat().st_size
     for n in range(40):

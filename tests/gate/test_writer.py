@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import os
 import pickle
 import signal
@@ -18,71 +17,57 @@ import pytest
 
 from rumpolicy.gate import _writer
 from rumpolicy.gate._writer import WriterGone
-from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch
+from rumpolicy.gate.storage import Storage
 
-MONITOR = "0d4e0000-0000-4000-8000-000000000002"
-
-
-def stored(batch_id: str) -> StoredBatch:
-    body = {"BatchId": batch_id, "RumEvents": []}
-    return StoredBatch(
-        monitor_id=MONITOR, batch_id=batch_id, received_at=1.5, request_id="r", alias=None,
-        principal=None, source_ip=None, app_monitor_details="{}", event_count=0, user_id=None,
-        session_id=None, session_metadata=None, body=json.dumps(body).encode())
+from ._helpers import STORED_MONITOR as MONITOR
+from ._helpers import store_with_monitor
+from ._helpers import stored_batch as stored
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Storage:
-    store = Storage(tmp_path)
-    store.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
-    return store
-
-
-def test_each_batch_hears_its_own_outcome(store: Storage) -> None:
+def test_each_batch_hears_its_own_outcome(storage: Storage) -> None:
     bad = stored("bad")._replace(monitor_id="no-such-monitor")
 
     async def turn() -> list[object]:
-        futures = [store.store_soon(b) for b in (stored("a"), bad, stored("a"), stored("b"))]
+        futures = [storage.store_soon(b) for b in (stored("a"), bad, stored("a"), stored("b"))]
         return list(await asyncio.gather(*futures, return_exceptions=True))
 
     first, refused, repeated, second = asyncio.run(turn())
     assert (first, repeated, second) == (True, False, True)
     assert isinstance(refused, sqlite3.IntegrityError)  # the child's own error, not a stand-in
-    assert [b.batch_id for b in store.batches(MONITOR)] == ["a", "b"]
-    store.close()
+    assert [b.batch_id for b in storage.batches(MONITOR)] == ["a", "b"]
+    storage.close()
 
 
-def test_a_dead_writer_fails_closed_and_is_replaced(store: Storage) -> None:
+def test_a_dead_writer_fails_closed_and_is_replaced(storage: Storage) -> None:
     async def scenario() -> None:
-        assert await store.store_soon(stored("before")) is True
-        writer = store._writer_process
+        assert await storage.store_soon(stored("before")) is True
+        writer = storage._writer_process
         assert writer is not None
         os.kill(writer.pid, signal.SIGKILL)
         writer._process.wait()
         with pytest.raises(WriterGone):  # sent to a dead process: never acknowledged
-            await store.store_soon(stored("lost"))
-        assert await store.store_soon(stored("after")) is True
-        assert store._writer_process is not None and store._writer_process.pid != writer.pid
+            await storage.store_soon(stored("lost"))
+        assert await storage.store_soon(stored("after")) is True
+        assert storage._writer_process is not None and storage._writer_process.pid != writer.pid
 
     asyncio.run(scenario())
-    assert [b.batch_id for b in store.batches(MONITOR)] == ["before", "after"]
-    store.close()
+    assert [b.batch_id for b in storage.batches(MONITOR)] == ["before", "after"]
+    storage.close()
 
 
-def test_closing_the_store_ends_its_writer(store: Storage) -> None:
+def test_closing_the_store_ends_its_writer(storage: Storage) -> None:
     async def one() -> bool:
-        return await store.store_soon(stored("x"))
+        return await storage.store_soon(stored("x"))
 
     assert asyncio.run(one()) is True
-    writer = store._writer_process
+    writer = storage._writer_process
     assert writer is not None
-    store.close()
+    storage.close()
     assert writer._process.returncode == 0
 
 
 def test_in_memory_stores_commit_on_the_loop() -> None:
-    memory = Storage(None)
-    memory.insert_monitor(MonitorRecord(MONITOR, "shop", 1.0, 1.0, "{}"))
+    memory = store_with_monitor(None)
 
     async def one() -> bool:
         return await memory.store_soon(stored("x"))
@@ -92,7 +77,7 @@ def test_in_memory_stores_commit_on_the_loop() -> None:
     memory.close()
 
 
-def test_the_child_answers_each_frame_and_stops_at_a_cut_frame(store: Storage,
+def test_the_child_answers_each_frame_and_stops_at_a_cut_frame(storage: Storage,
                                                                tmp_path: Path) -> None:
     """The child's side of the protocol, in process: whole frames are answered in order; a
     frame cut short (the gate died while writing it) is dropped, never half-committed."""
@@ -110,5 +95,5 @@ def test_the_child_answers_each_frame_and_stops_at_a_cut_frame(store: Storage,
     while head := replies.read(4):
         answers.append(pickle.loads(replies.read(struct.unpack("<I", head)[0])))
     assert answers == [[True], [False, True]]
-    assert [b.batch_id for b in store.batches(MONITOR)] == ["p1", "p2"]
-    store.close()
+    assert [b.batch_id for b in storage.batches(MONITOR)] == ["p1", "p2"]
+    storage.close()
