@@ -133,13 +133,10 @@ def route(method: str, path: str) -> tuple[str, str | None]:
     if found is None:
         raise _unknown(method, path)
     shape, operation = found
-    label: str | None = None
-    for want, got in zip(shape, parts, strict=True):
-        if want is None:
-            label = _label(got)
-        elif want != got:
-            raise _unknown(method, path)
-    return operation, label
+    if any(want is not None and want != got for want, got in zip(shape, parts, strict=True)):
+        raise _unknown(method, path)
+    labels = [got for want, got in zip(shape, parts, strict=True) if want is None]
+    return operation, _label(labels[0]) if labels else None  # decoded once the route matched
 
 
 def _label(raw: str) -> str:
