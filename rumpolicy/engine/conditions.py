@@ -97,7 +97,7 @@ def condition_result(op: Operator, prepared: tuple[Any, ...], value: ContextValu
         if op.qualifier == "ForAnyValue":
             return False, "key_absent_for_any_value"
         return base.negated, "key_absent_negated" if base.negated else "key_absent"
-    if type(value) is str:  # the common case: one value, no list to build
+    if isinstance(value, str):  # the common case: one value, no list to build
         read_one = read_request_value(base, value)
         if read_one is None:
             return None, f"request_value_not_{base.family.value.lower()}"
@@ -106,10 +106,9 @@ def condition_result(op: Operator, prepared: tuple[Any, ...], value: ContextValu
         if op.qualifier == "ForAllValues":
             return hit, "all_values_match" if hit else "some_value_does_not_match"
         return hit, "value_matches" if hit else "no_value_matches"
-    if op.qualifier is None and not isinstance(value, str):
+    if op.qualifier is None:
         return None, "multi_valued_key_needs_qualifier"
-    members = (value,) if isinstance(value, str) else value
-    read = [read_request_value(base, member) for member in members]
+    read = [read_request_value(base, member) for member in value]
     if any(r is None for r in read):
         return None, f"request_value_not_{base.family.value.lower()}"
     compare = COMPARE[base.comparison]

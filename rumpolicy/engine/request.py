@@ -94,10 +94,6 @@ def _derived(principal: str | None, resource: str) -> tuple[Caller, dict[str, Co
     """The caller, and the keys IAM derives from it and the resource (callers copy the dict).
     Keyed by the two strings, whose hashes Python keeps: every request of a gate asks this."""
     caller = parse_caller(principal)
-    return caller, _derived_keys(caller, resource)
-
-
-def _derived_keys(caller: Caller, resource: str) -> dict[str, ContextValue]:
     values: dict[str, ContextValue] = {}
     arn = split_arn(resource)
     if arn is not None and arn.account:
@@ -105,10 +101,10 @@ def _derived_keys(caller: Caller, resource: str) -> dict[str, ContextValue]:
     values["aws:principaltype"] = caller.kind.value
     if caller.kind is CallerKind.ANONYMOUS:
         values["aws:principalaccount"] = ANONYMOUS
-        return values
+        return caller, values
     assert caller.account is not None and caller.arn is not None
     values["aws:principalaccount"] = caller.account
     values["aws:principalarn"] = caller.role_arn or caller.arn
     if caller.kind is CallerKind.USER and caller.name:
         values["aws:username"] = caller.name
-    return values
+    return caller, values

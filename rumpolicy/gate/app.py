@@ -133,10 +133,13 @@ def route(method: str, path: str) -> tuple[str, str | None]:
     if found is None:
         raise _unknown(method, path)
     shape, operation = found
-    if any(want is not None and want != got for want, got in zip(shape, parts, strict=True)):
-        raise _unknown(method, path)
-    labels = [got for want, got in zip(shape, parts, strict=True) if want is None]
-    return operation, _label(labels[0]) if labels else None  # decoded once the route matched
+    label: str | None = None
+    for want, got in zip(shape, parts, strict=True):
+        if want is None:
+            label = got
+        elif want != got:
+            raise _unknown(method, path)
+    return operation, None if label is None else _label(label)  # decoded once the route matched
 
 
 def _label(raw: str) -> str:
@@ -189,10 +192,12 @@ class GateEndpoint:
         headers = _headers(scope)
         if method == "OPTIONS":
             return _preflight(headers)
-        operation, label = route(method, _route_path(scope))
+        raw_path = _raw_path(scope)
+        operation, label = route(method, _route_path(scope, raw_path))
         raw = await _read_body(receive, headers, self.config.max_body_bytes)
         if operation == "PutRumEvents":
-            return await self._put_rum_events(scope, headers, raw, label or "", request_id)
+            return await self._put_rum_events(scope, headers, raw_path, raw, label or "",
+                                              request_id)
         body: Mapping[str, Any] = {}
         if raw:
             encoding = headers.get("content-encoding")
@@ -201,14 +206,14 @@ class GateEndpoint:
                                keep_blank_values=True))
         return _json(_CONTROL[operation](self.gate, label, body, query))
 
-    async def _put_rum_events(self, scope: Scope, headers: Mapping[str, str], raw: bytes,
-                              monitor_id: str, request_id: str) -> _Answer:
+    async def _put_rum_events(self, scope: Scope, headers: Mapping[str, str], raw_path: str,
+                              raw: bytes, monitor_id: str, request_id: str) -> _Answer:
         query = scope.get("query_string", b"").decode("latin-1")
         identity = None
         if "authorization" in headers or query:
             identity = authenticate(
                 self.config.credentials, method=scope["method"],
-                scheme=scope.get("scheme", "http"), raw_path=_raw_path(scope), query=query,
+                scheme=scope.get("scheme", "http"), raw_path=raw_path, query=query,
                 headers=headers, body=raw, now=self.gate.now(),
                 region=self.config.region, max_skew=self.config.max_clock_skew)
         client = scope.get("client")
@@ -281,19 +286,20 @@ def _raw_path(scope: Scope) -> str:
     return raw.decode("latin-1") if raw else str(scope["path"])
 
 
-def _route_path(scope: Scope) -> str:
+def _route_path(scope: Scope, raw_path: str) -> str:
     """The raw path below the mount point (`root_path`)."""
-    path = _raw_path(scope).split("?", 1)[0]
+    path = raw_path.split("?", 1)[0]
     root = scope.get("root_path", "")
     if root and path.startswith(root):
         path = path[len(root):]
     return path
 
 
-def _json(answer: Mapping[str, Any], status: int = 200) -> _Answer:
-    return status, json.dumps(answer, separators=(",", ":")).encode(), ()
+def _json(answer: Mapping[str, Any], status: int = 200,
+          headers: Sequence[_Header] = ()) -> _Answer:
+    return status, json.dumps(answer, separators=(",", ":")).encode(), headers
 
 
 def _error(err: GateError) -> _Answer:
-    return (err.status, json.dumps(err.body(), separators=(",", ":")).encode(),
-            tuple((k.lower().encode(), v.encode("latin-1")) for k, v in err.headers().items()))
+    return _json(err.body(), err.status,
+                 tuple((k.lower().encode(), v.encode("latin-1")) for k, v in err.headers().items()))

@@ -114,9 +114,10 @@ def authenticate(credentials: Mapping[str, Credential], *, method: str, scheme: 
     amz_date = _check_time(claim, now, max_skew)
     _, scope_region, scope_service = _scope(claim.scope, amz_date, region)
     _check_signed_headers(claim.signed_headers, headers)
-    _check_payload_hash(headers, pairs, body)
-    signer = SigV4Auth(Credentials(claim.access_key, credential.secret_key), scope_service,
-                       scope_region)
+    digest = hashlib.sha256(body).hexdigest()
+    _check_payload_hash(headers, pairs, digest)
+    signer = _Signer(Credentials(claim.access_key, credential.secret_key), scope_service,
+                     scope_region, digest)
     request = _canonical_request(claim, method=method, scheme=scheme, raw_path=raw_path,
                                  headers=headers, body=body, amz_date=amz_date)
     expected = signer.signature(
@@ -294,28 +295,38 @@ def _check_signed_headers(signed: Sequence[str], headers: Mapping[str, str]) -> 
                         + (f" (missing: {shown})" if missing else "") + ".")
 
 
-def _check_payload_hash(headers: Mapping[str, str], pairs: Pairs, body: bytes) -> None:
+def _check_payload_hash(headers: Mapping[str, str], pairs: Pairs, digest: str) -> None:
     """A client may state its payload hash, as a header (boto3 can; aws-rum-web's fetch does)
     or in the query (aws-rum-web's presigned beacon): every statement must be the body's."""
     claims = [("header 'x-amz-content-sha256'", headers[_CONTENT_SHA256])] \
         if _CONTENT_SHA256 in headers else []
     claims += [(f"query parameter '{_shown(key)}'", value) for key, value in pairs
                if key.lower() == _CONTENT_SHA256]
-    if not claims:
-        return
-    digest = hashlib.sha256(body).hexdigest().encode()
     for where, claimed in claims:
         if claimed == _UNSIGNED_PAYLOAD:
             raise GateError("InvalidSignatureException",
                             f"UNSIGNED-PAYLOAD ({where}) is not accepted: the signature must "
                             "cover the body.")
-        if not hmac.compare_digest(_bytes(claimed), digest):
+        if not hmac.compare_digest(_bytes(claimed), digest.encode()):
             raise GateError("InvalidSignatureException",
                             f"The provided {where} does not match what was computed: it must "
                             "be the hex SHA-256 of the body as sent.")
 
 
 # -- the signature -----------------------------------------------------------------------------
+
+class _Signer(SigV4Auth):  # type: ignore[misc]  # botocore ships no type hints
+    """botocore's signer, told the body's SHA-256 rather than hashing the body again: the gate
+    has computed it to check the client's claims (up to 5 MB a call)."""
+
+    def __init__(self, credentials: Credentials, service: str, region: str,
+                 payload_hash: str) -> None:
+        super().__init__(credentials, service, region)
+        self._payload_hash = payload_hash
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._payload_hash
+
 
 def _canonical_request(claim: _Claim, *, method: str, scheme: str, raw_path: str,
                        headers: Mapping[str, str], body: bytes, amz_date: str) -> AWSRequest:

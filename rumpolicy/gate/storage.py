@@ -324,18 +324,8 @@ class Storage:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        with self._write_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-
-    def _rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
+        with self._write_lock, _transaction(self._db):
+            yield
 
     def close(self) -> None:
         """Commits what is queued, stops the writer, closes the database."""
@@ -419,15 +409,20 @@ def write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Excep
 def _write_together(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool]:
     if len(rows) == 1:  # one statement is its own transaction: no BEGIN/COMMIT round trips
         return [db.execute(_INSERT, rows[0]).rowcount == 1]
+    with _transaction(db):
+        return [db.execute(_INSERT, row).rowcount == 1 for row in rows]
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("BEGIN IMMEDIATE")
     try:
-        stored = [db.execute(_INSERT, row).rowcount == 1 for row in rows]
+        yield
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-    return stored
 
 
 def read_batches(db: sqlite3.Connection, monitor_id: str) -> list[StoredBatch]:

@@ -26,6 +26,7 @@ MAX_REPORTED = 10
 """Validation messages list this many problems, then count the rest."""
 
 Model = TypeVar("Model", bound=BaseModel)
+Valid = TypeVar("Valid")
 
 
 # -- bytes -> JSON ----------------------------------------------------------------------------
@@ -144,16 +145,18 @@ _PUT_BODY = TypeAdapter(PutRumEventsBody)
 
 
 def validate_put_body(body: Mapping[str, Any]) -> PutRumEventsBody:
-    try:
-        return _PUT_BODY.validate_python(body)
-    except ValidationError as err:
-        raise validation(format_errors(err.errors(include_url=False))) from None
+    return _checked(_PUT_BODY.validate_python, body)
 
 
 def validate(model: type[Model], data: Mapping[str, Any], prefix: str = "") -> Model:
     """Validate `data` as `model`, or raise a ValidationException naming every bad member."""
+    return _checked(model.model_validate, data, prefix)
+
+
+def _checked(validator: Callable[[Any], Valid], data: Mapping[str, Any], prefix: str = ""
+             ) -> Valid:
     try:
-        return model.model_validate(data)
+        return validator(data)
     except ValidationError as err:
         raise validation(format_errors(err.errors(include_url=False), prefix)) from None
 

@@ -13,7 +13,6 @@ normally never imports lark.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -94,8 +93,6 @@ def parse_json(text: str) -> tuple[JValue | None, list[Diagnostic]]:
     Most texts take `_fastjson.parse_fast`, which builds the same values at C speed; whatever
     it cannot reproduce exactly (syntax errors, strings lark reports, ...) goes through lark.
     """
-    from rumpolicy.policy._fastjson import parse_fast
-
     root = parse_fast(text)
     if root is not None:
         return root, []
@@ -186,18 +183,11 @@ def _convert(node: Any, problems: list[Diagnostic], path: str, depth: int) -> JV
     return JScalar({"true": True, "false": False, "null": None}[kind], kind, line, column)
 
 
-_NEEDS_DECODING = re.compile(r'[\\\x00-\x1f\ud800-\udfff]')
-"""A backslash escape, a control character or a surrogate: only then does json decode (and check)
-the string; most policy strings are plain text between quotes."""
-
-
 def _string(token: Token, problems: list[Diagnostic], path: str) -> JString:
     line, column = token.line or 1, token.column or 1
     text = str(token)
-    if not _NEEDS_DECODING.search(text):
-        return JString(text[1:-1], line, column)
     try:
-        value = json.loads(str(token))
+        value = json.loads(text)
         value.encode("utf-8")
     except (json.JSONDecodeError, UnicodeEncodeError) as err:
         reason = (
@@ -207,5 +197,9 @@ def _string(token: Token, problems: list[Diagnostic], path: str) -> JString:
         )
         problems.append(Diagnostic("invalid-string", f"invalid string: {reason}", line, column,
                                    path))
-        value = str(token)[1:-1]
+        value = text[1:-1]
     return JString(value, line, column)
+
+
+# Imported last: _fastjson builds the J* values defined above, so each module needs the other.
+from rumpolicy.policy._fastjson import parse_fast  # noqa: E402

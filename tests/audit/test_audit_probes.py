@@ -9,10 +9,11 @@ falls back to whole evaluations).
 
 from __future__ import annotations
 
-import dataclasses
+import gc
 import ipaddress
 import itertools
 import os
+import weakref
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,8 @@ from rumpolicy.analysis.audit.parts import PolicyParts
 from rumpolicy.analysis.audit.probes import Assignment, Probes
 from rumpolicy.policy.values import read_network
 from rumpolicy.testing.strategies import monitor_arn, policies, requests
+
+from ._helpers import keeping
 
 _SETTINGS = settings(max_examples=int(os.environ.get("RUMPOLICY_AUDIT_EXAMPLES", "150")),
                      deadline=None,
@@ -38,10 +41,6 @@ def _space(probes: Probes) -> list[Assignment]:
 def _applying(decision: rp.Decision) -> int:
     return sum(1 << t.index for t in decision.statements if t.applies)
 
-
-def _keeping(policy: rp.Policy, keep: int) -> rp.Policy | None:
-    kept = tuple(s for i, s in enumerate(policy.statements) if keep >> i & 1)
-    return dataclasses.replace(policy, statements=kept) if kept else None
 
 
 @_SETTINGS
@@ -63,7 +62,7 @@ def test_every_probe_is_decided_as_the_engine_decides_its_request(policy, data):
             assert probes.predict(assignment) == _applying(expected)
         assert probes.verdict(probe) == (expected.effect, expected.reason)
         keep = data.draw(st.integers(0, probes.all_bits))
-        smaller = rp.evaluate(_keeping(policy, keep), probe.request)
+        smaller = rp.evaluate(keeping(policy, keep), probe.request)
         assert probes.restricted_effect(probe, keep) is smaller.effect
         assert Probes.restricted(probe, keep).effect is smaller.effect
     assert probes.consistent or not probes.static
@@ -136,9 +135,17 @@ def test_a_released_space_frees_its_probes():
     assert probes.decided
     probes.release()
     assert probes.evaluated() == ()
+    space = weakref.ref(probes)
+    gc.disable()  # freed by reference counting alone, not by the cycle collector
+    try:
+        del probes
+        assert space() is None
+    finally:
+        gc.enable()
 
 
-_OCTET = st.one_of(st.integers(0, 300).map(str), st.sampled_from(("00", "01", "007", "1a", "")))
+_OCTET = st.one_of(st.integers(0, 300).map(str),
+                   st.sampled_from(("00", "01", "007", "1a", "", "\u0661", "1\u0662")))
 
 
 @settings(max_examples=500, deadline=None)

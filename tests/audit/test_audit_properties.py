@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import os
@@ -22,6 +21,8 @@ from rumpolicy.testing.strategies import (
     requests,
 )
 
+from ._helpers import keeping
+
 _SETTINGS = settings(max_examples=int(os.environ.get("RUMPOLICY_AUDIT_EXAMPLES", "150")),
                      deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
@@ -40,11 +41,6 @@ def test_audit_never_raises_and_findings_point_into_the_text(text, monitor):
         assert finding.snippet == lines[finding.line - 1].rstrip("\r")
 
 
-def _keeping(policy: rp.Policy, keep: int) -> rp.Policy | None:
-    """The policy with only the statements whose bit is set (None: nothing left)."""
-    kept = tuple(s for i, s in enumerate(policy.statements) if keep >> i & 1)
-    return dataclasses.replace(policy, statements=kept) if kept else None
-
 
 @_SETTINGS
 @given(policies(), st.data())
@@ -54,7 +50,7 @@ def test_leaving_traces_out_is_evaluating_the_policy_without_the_statements(poli
     probes = Probes(policy)
     for probe in probes.decided[:12]:
         keep = data.draw(st.integers(0, probes.all_bits))
-        smaller = _keeping(policy, keep)
+        smaller = keeping(policy, keep)
         expected = rp.evaluate(smaller, probe.request).effect
         assert Probes.restricted(probe, keep).effect is expected
 
@@ -127,7 +123,7 @@ def test_a_reported_redundant_statement_changes_no_sampled_decision(policy, reqs
     lines = {f.line for f in findings if f.id == "redundant-statement"}
     keep = sum(1 << i for i, s in enumerate(policy.statements)
                if policy.locate(s.path).line not in lines)
-    smaller = _keeping(policy, keep)
+    smaller = keeping(policy, keep)
     for request in filter(_realistic, reqs):
         assert rp.evaluate(smaller, request).effect is rp.evaluate(policy, request).effect
 

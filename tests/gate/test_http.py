@@ -109,6 +109,12 @@ def test_an_id_with_an_encoded_slash_is_a_bad_id(http: Http) -> None:
     assert "Value 'a/b' at 'Id'" in body["message"]
 
 
+def test_no_two_routes_share_a_lookup_key() -> None:
+    """route() finds a route by (method, segment count, first segment); two routes under one
+    key would leave one of them unreachable."""
+    assert len(app_module._BY_SHAPE) == len(app_module._ROUTES)
+
+
 def test_every_operation_routes_as_botocores_model_says() -> None:
     import botocore.session
 
@@ -309,7 +315,7 @@ def test_unexpected_failures_in_the_app_answer_500_with_cors(
 
     monkeypatch.setattr(gate, "get_app_monitor", explode)
     assert_aws_error(client.get("/appmonitor/shop"), "InternalServerException", 500)
-    monkeypatch.setattr(storage, "_write_together", explode)  # every commit fails
+    monkeypatch.setattr(storage, "_write_together", explode)  # the in-loop commit (in memory)
     response = client.post(f"/appmonitors/{monitor_id}", content=encoded(batch(monitor_id, "v1")))
     assert_aws_error(response, "InternalServerException", 500)
     assert response.headers["Retry-After"] == "1"

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from rumpolicy.policy.values import read_network
 
-_IPV4_CIDR = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?")
+_IPV4_CIDR = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?")
 
 
 class Range(NamedTuple):

@@ -157,6 +157,7 @@ class Probes:
         The space answers nothing afterwards."""
         self._memo.clear()
         self._deciding_source = None
+        self.__dict__.pop("decided", None)  # the cached property's probes
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -203,11 +204,7 @@ class Probes:
     def traces_of(self, probe: Probe) -> tuple[StatementTrace, ...]:
         """The engine's traces on a static policy's probe, checked against its applying set."""
         traces = self._assembled(probe.assignment)
-        applying = 0
-        for trace in traces:
-            if trace.applies:
-                applying |= 1 << trace.index
-        if applying != probe.applying:
+        if _applying(traces) != probe.applying:
             self.consistent = False
         return traces
 
@@ -282,10 +279,7 @@ class Probes:
 
     def _probe(self, assignment: Assignment, traces: tuple[StatementTrace, ...],
                request: Request | None = None) -> Probe:
-        applying = 0
-        for trace in traces:
-            if trace.applies:
-                applying |= 1 << trace.index
+        applying = _applying(traces)
         if applying != self.predict(assignment):
             self.consistent = False
         found = self._memo[assignment] = Probe(self, assignment, applying, traces, request)
@@ -804,3 +798,12 @@ _NO_VALUES: Mapping[str, ContextValue] = MappingProxyType({})
 def effect_word(effect: Effect) -> str:
     return {Effect.ALLOW: "allowed", Effect.EXPLICIT_DENY: "denied explicitly",
             Effect.IMPLICIT_DENY: "denied implicitly"}[effect]
+
+
+def _applying(traces: Sequence[StatementTrace]) -> int:
+    """The bit mask of the statements that apply."""
+    mask = 0
+    for trace in traces:
+        if trace.applies:
+            mask |= 1 << trace.index
+    return mask

@@ -30,8 +30,8 @@ def redundant(ctx: AuditContext) -> Iterator[Finding]:
     Only the probes a statement applies to can show it changes a decision, and one such probe
     is enough, so the engine is asked about each signature only when a statement's judgment
     reaches it. Which statements apply to a probe is read from the truth table first: without
-    policy variables (else the check has already stood down) its prediction is the engine's
-    (each part reads one dimension), and every probe asked about is checked against it anyway.
+    policy variables (else the check has already stood down) its prediction is the engine's,
+    because each part reads one dimension; tests/audit/test_audit_probes.py pins the two equal.
     """
     policy = ctx.policy
     probes = ctx.probes
