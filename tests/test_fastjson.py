@@ -5,7 +5,6 @@ the same `load_policy` results, and each reason for the fast path to hand over t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from _bench import audit_bench  # tests/_bench.py
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -106,8 +106,7 @@ def assert_same_load(text: str) -> None:
 def _fixture_texts() -> list[str]:
     """Every policy the repository ships or tests: the fixture files, each case file as a whole,
     and each case's policy text (or its mapping, rendered as `load_policy` renders one)."""
-    texts = [p.read_text(encoding="utf-8")
-             for p in sorted((ROOT / "fixtures" / "policies").rglob("*.json"))]
+    texts = list(POLICY_FIXTURES)
     for path in sorted((ROOT / "tests" / "cases").rglob("*.json")):
         raw = path.read_text(encoding="utf-8")
         texts.append(raw)
@@ -123,21 +122,11 @@ def _fixture_texts() -> list[str]:
     return texts
 
 
-def _bench_texts(count: int) -> list[str]:
-    """The audit bench's generated corpus (bench/audit.py), the workload the fast path is for."""
-    spec = importlib.util.spec_from_file_location("_bench_audit_corpus",
-                                                  ROOT / "bench" / "audit.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    texts: list[str] = module.corpus(count)
-    return texts
-
-
-FIXTURE_TEXTS = _fixture_texts()
 POLICY_FIXTURES = [p.read_text(encoding="utf-8")
                    for p in sorted((ROOT / "fixtures" / "policies").rglob("*.json"))]
-BENCH_TEXTS = _bench_texts(150)
+FIXTURE_TEXTS = _fixture_texts()
+BENCH_TEXTS: list[str] = audit_bench().corpus(150)
+"""The audit bench's generated corpus, the workload the fast path is for."""
 
 _WHITESPACE = st.one_of(st.sampled_from(("", "", " ", "\n", "\n  ", "\r\n\t", "\n    ")),
                         st.text(alphabet=" \t\r\n", max_size=4))

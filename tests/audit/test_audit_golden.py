@@ -11,14 +11,13 @@ it only for a deliberate change in what the audit reports:
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from _bench import audit_bench  # tests/_bench.py
+
 GOLDEN = Path(__file__).resolve().parent / "golden_bench_findings.json"
 SEED = 20261126
 COUNT = 200
@@ -28,16 +27,8 @@ name), which exercises resource-not-monitor and the cross-account probes on a fi
 MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
 
 
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_bench_audit", ROOT / "bench" / "audit.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _texts() -> list[str]:
-    texts: list[str] = _bench().corpus(COUNT, SEED)
+    texts: list[str] = audit_bench().corpus(COUNT, SEED)
     return texts
 
 
