@@ -521,7 +521,7 @@ class Probes:
                 result_value = condition.result_value
                 for o, value in enumerate(self.keys[k].values):
                     result, reasons[(s, q, o)] = result_value(value)
-                    if not (result is True or (result is None and deny)):
+                    if not _holds(result, deny):
                         masks[o] &= fails
 
     def _table_by_column(self) -> None:
