@@ -137,13 +137,15 @@ def in_process(batches: int, repeat: int) -> dict[str, float]:
 # -- (b) over HTTP -----------------------------------------------------------------------------
 
 def serve(data: str) -> None:
-    """The bench server: the gate and a bare endpoint in one Starlette app on one uvicorn."""
-    import uvicorn
+    """The bench server: the gate and a bare endpoint in one Starlette app, served as `rumpolicy
+    serve` serves (uvicorn with the gate's guarded protocol, gate/server.py)."""
     from starlette.applications import Starlette
     from starlette.responses import Response
     from starlette.routing import Route
 
     from rumpolicy.gate.app import create_app
+    from rumpolicy.gate.config import ServerLimits
+    from rumpolicy.gate.server import serve as serve_http
 
     gate, monitor_id = setup_gate(Path(data))
 
@@ -159,8 +161,7 @@ def serve(data: str) -> None:
     sock.listen(1024)
     gc.freeze()  # as `rumpolicy serve` does: startup objects leave the collector's generations
     print(sock.getsockname()[1], monitor_id, flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                  lifespan="off")).run(sockets=[sock])
+    serve_http(app, sock, ServerLimits())
 
 
 async def _connection(port: int, requests: list[bytes], deadline: float, counts: list[int],

@@ -42,10 +42,9 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
     import gc
 
-    import uvicorn
-
     from rumpolicy.gate import ConfigError, Gate, GateConfig, load_config
     from rumpolicy.gate.app import create_app
+    from rumpolicy.gate.server import serve
 
     try:
         config = load_config(args.config) if args.config else GateConfig()
@@ -68,10 +67,8 @@ def run(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"{READY} http://{shown}:{port} (data: {Path(args.data).resolve()})", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
-                                           access_log=False, lifespan="off"))
     try:
-        server.run(sockets=[sock])
+        serve(app, sock, config.server)
     finally:
         gate.close()
         sock.close()

@@ -183,8 +183,19 @@ def serve(path: str, synchronous: Literal["normal", "full"],
         db.close()
 
 
+def main(argv: Sequence[str]) -> int:
+    """The child's entry point. Ctrl-C reaches the whole process group: the gate stops, and
+    the end of its input stops us. A gate that died leaves nobody to answer: exit quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _, store_path, mode = argv
+    try:
+        serve(store_path, "full" if mode == "full" else "normal", sys.stdin.buffer,
+              sys.stdout.buffer)
+    except BrokenPipeError:
+        # Whatever is still buffered for the gate would fail again at interpreter exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
-    _, store_path, mode = sys.argv                # the gate stops, and its end of input stops us
-    serve(store_path, "full" if mode == "full" else "normal", sys.stdin.buffer,
-          sys.stdout.buffer)
+    sys.exit(main(sys.argv))

@@ -52,6 +52,22 @@ class Credential:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """How long the server waits for a client, and how many connections it holds."""
+
+    head_timeout: float = 10.0
+    """Seconds from the connection opening (or the previous answer) to a complete request head."""
+    body_timeout: float = 30.0
+    """Seconds from the head to the end of the request body."""
+    keep_alive_timeout: float = 5.0
+    """Seconds an idle keep-alive connection stays open."""
+    max_connections: int | None = None
+    """None: the open-file limit less FD_RESERVE."""
+    max_head_bytes: int = 16 * 1024
+    """A request head larger than this is a 400 (h11's own default)."""
+
+
+@dataclass(frozen=True, slots=True)
 class GateConfig:
     account: str = DEFAULT_ACCOUNT
     region: str = DEFAULT_REGION
@@ -71,8 +87,11 @@ class GateConfig:
     """Seconds a signed call's X-Amz-Date may differ from the gate's clock (AWS: 15 minutes)."""
     max_app_monitors: int | None = DEFAULT_MAX_APP_MONITORS
     """CreateAppMonitor beyond this is ServiceQuotaExceededException; None: no quota."""
+    server: ServerLimits = ServerLimits()
+    """How `rumpolicy serve` treats slow clients (gate/server.py)."""
 
 
+_LIMITS = ServerLimits()
 _Account = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 _Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")]
 
@@ -99,6 +118,10 @@ class _ConfigFile(BaseModel):
     cors_allow_origin: str = "*"
     max_clock_skew: Annotated[int, Field(ge=0)] = 900
     max_app_monitors: Annotated[int, Field(ge=1)] | None = DEFAULT_MAX_APP_MONITORS
+    head_timeout: Annotated[float, Field(gt=0)] = _LIMITS.head_timeout
+    body_timeout: Annotated[float, Field(gt=0)] = _LIMITS.body_timeout
+    keep_alive_timeout: Annotated[float, Field(ge=1)] = _LIMITS.keep_alive_timeout
+    max_connections: Annotated[int, Field(ge=1)] | None = None
 
 
 def load_config(path: str | Path) -> GateConfig:
@@ -136,7 +159,10 @@ def config_from_mapping(data: Mapping[str, Any], source: Path | None = None) -> 
         behind_tls_proxy=parsed.behind_tls_proxy, decision_log=log,
         max_body_bytes=parsed.max_body_bytes, synchronous=parsed.synchronous,
         cors_allow_origin=parsed.cors_allow_origin, max_clock_skew=parsed.max_clock_skew,
-        max_app_monitors=parsed.max_app_monitors)
+        max_app_monitors=parsed.max_app_monitors,
+        server=ServerLimits(head_timeout=parsed.head_timeout, body_timeout=parsed.body_timeout,
+                            keep_alive_timeout=parsed.keep_alive_timeout,
+                            max_connections=parsed.max_connections))
 
 
 def _credential(key: str, entry: _CredentialFile, base: Path, where: str) -> Credential:

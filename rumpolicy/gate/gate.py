@@ -51,6 +51,7 @@ from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch
 from rumpolicy.gate.throttle import TokenBucket, retry_after_header
 from rumpolicy.gate.validation import (
     decode_body,
+    member_error,
     parse_object,
     read_alias,
     validate,
@@ -182,7 +183,7 @@ class Gate:
 
     # -- app monitors -----------------------------------------------------------------------
 
-    def create_app_monitor(self, **members: Any) -> dict[str, Any]:
+    def create_app_monitor(self, /, **members: Any) -> dict[str, Any]:
         body = validate(CreateAppMonitorBody, members)
         if body.Platform in (None, "Web") and body.Domain is None and body.DomainList is None:
             raise validation("1 validation error detected: Value null at 'Domain' failed to "
@@ -206,10 +207,10 @@ class Gate:
             live = self._install(record)
         return {"Id": live.monitor.id}
 
-    def get_app_monitor(self, **members: Any) -> dict[str, Any]:
+    def get_app_monitor(self, /, **members: Any) -> dict[str, Any]:
         return {"AppMonitor": self.monitor(self._name(members)).describe()}
 
-    def list_app_monitors(self, **members: Any) -> dict[str, Any]:
+    def list_app_monitors(self, /, **members: Any) -> dict[str, Any]:
         """Sorted by name; NextToken is the last name returned, base64url-encoded."""
         params = validate(ListParameters, members)
         after = "" if params.NextToken is None else _decode_token(params.NextToken)
@@ -221,7 +222,7 @@ class Gate:
             answer["NextToken"] = _encode_token(page[-1].name)
         return answer
 
-    def delete_app_monitor(self, **members: Any) -> dict[str, Any]:
+    def delete_app_monitor(self, /, **members: Any) -> dict[str, Any]:
         """Deletes the monitor, its policy and the batches it accepted."""
         name = self._name(members)
         with self._lock:
@@ -240,7 +241,7 @@ class Gate:
 
     # -- resource policies ------------------------------------------------------------------
 
-    def put_resource_policy(self, **members: Any) -> dict[str, Any]:
+    def put_resource_policy(self, /, **members: Any) -> dict[str, Any]:
         """Loads and compiles the policy once. A PolicyRevisionId, when given, must be the
         current one; every successful put gets a new revision id (docs/semantics.md)."""
         name = self._name({"Name": members.get("Name")})
@@ -258,14 +259,14 @@ class Gate:
             self._by_id[monitor.id] = _Live(monitor, evaluator)
         return {"PolicyDocument": body.PolicyDocument, "PolicyRevisionId": revision}
 
-    def get_resource_policy(self, **members: Any) -> dict[str, Any]:
+    def get_resource_policy(self, /, **members: Any) -> dict[str, Any]:
         monitor = self.monitor(self._name(members))
         if monitor.policy_document is None:
             raise _no_policy(monitor.name)
         return {"PolicyDocument": monitor.policy_document,
                 "PolicyRevisionId": monitor.policy_revision_id}
 
-    def delete_resource_policy(self, **members: Any) -> dict[str, Any]:
+    def delete_resource_policy(self, /, **members: Any) -> dict[str, Any]:
         name = self._name({"Name": members.get("Name")})
         params = validate(DeleteParameters,
                           {k: v for k, v in members.items() if k != "Name"})
@@ -357,6 +358,7 @@ class Gate:
         if not decision.allowed:
             raise GateError("AccessDeniedException", decision.message)
         batch = validate_put_body(fields)
+        _check_details_id(batch, monitor_id)
         return _stored(batch, raw, live.monitor.id, now, request_id, alias, origin)
 
     def _body(self, body: bytes | str | Mapping[str, Any], content_encoding: str | None
@@ -491,6 +493,17 @@ def _check_revision(monitor: AppMonitor, given: str | None, *, deleting: bool) -
 def _no_policy(name: str) -> GateError:
     return GateError("PolicyNotFoundException",
                      f"The resource-based policy doesn't exist on the app monitor {name}.")
+
+
+def _check_details_id(body: PutRumEventsBody, monitor_id: str) -> None:
+    """AppMonitorDetails.id, when sent, must be the Id the call is addressed to: the model ties
+    nothing together, but a batch stored under one monitor claiming another is a client bug an
+    emulator should surface (docs/semantics.md)."""
+    claimed = body["AppMonitorDetails"].get("id")
+    if claimed is not None and claimed != monitor_id:
+        raise member_error("AppMonitorDetails.id", claimed,
+                           f"Member must be the Id in the request path ({monitor_id}) when "
+                           "present")
 
 
 def _stored(body: PutRumEventsBody, raw: bytes, monitor_id: str, now: float, request_id: str,

@@ -19,6 +19,8 @@ import pydantic_core
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict
 
+from rumpolicy.gate.json_rules import MAX_DEPTH, deeper_than
+
 UUID_PATTERN = (r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-"
                 r"[a-fA-F0-9]{12}")
 """PutRumEventsRequestIdString, PutRumEventsRequestBatchIdString, RumEventIdString,
@@ -46,13 +48,18 @@ LATEST_TIMESTAMP = 253402300799.0
 
 def _json_text(value: str) -> str:
     """A `jsonvalue` member is a string that must itself be JSON text (RFC 8259: no NaN or
-    Infinity, no number too large for a double; docs/semantics.md)."""
+    Infinity, no number too large for a double), nested no deeper than every reader reads
+    (json_rules.py; docs/semantics.md)."""
     try:
-        orjson.loads(value)
+        parsed = orjson.loads(value)
     except orjson.JSONDecodeError as err:
         raise pydantic_core.PydanticCustomError(
             "json_text", "Member must be a string of JSON text ({problem})",
             {"problem": str(err)}) from None
+    if value.count("{") + value.count("[") > MAX_DEPTH and deeper_than(parsed):
+        raise pydantic_core.PydanticCustomError(
+            "json_text", "Member must be a string of JSON text nested at most {limit} levels "
+            "deep", {"limit": MAX_DEPTH})
     return value
 
 

@@ -18,6 +18,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from rumpolicy.gate.errors import GateError, validation
+from rumpolicy.gate.json_rules import text_problem
 from rumpolicy.gate.models import ALIAS_MAX, ALIAS_MIN, PutRumEventsBody
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
@@ -90,7 +91,8 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int = DEFAULT_M
 def parse_object(body: bytes | str, what: str = "Request body") -> dict[str, Any]:
     """JSON text -> dict; anything else is a ValidationException saying where parsing stopped.
     The JSON is RFC 8259's: NaN and Infinity are refused, and so are numbers too large for a
-    double; strings must be valid UTF-8 and Unicode (docs/semantics.md)."""
+    double; strings must be valid UTF-8 and Unicode. A member may appear once, and objects and
+    arrays nest at most MAX_DEPTH levels (json_rules.py; docs/semantics.md)."""
     if not body:
         raise validation(f"{what} is empty; it must be a JSON object")
     try:
@@ -99,6 +101,12 @@ def parse_object(body: bytes | str, what: str = "Request body") -> dict[str, Any
         raise validation(f"{what} is not valid JSON: {_json_problem(body, err)}") from None
     if not isinstance(value, dict):
         raise validation(f"{what} must be a JSON object, not {_json_type(value)}")
+    data = body if isinstance(body, bytes) else body.encode()
+    problem = text_problem(data, value)
+    if problem is not None:
+        message, offset = problem
+        raise validation(f"{what} is refused: "
+                         f"{_at(data.decode(), len(data[:offset].decode()), message)}")
     return value
 
 
@@ -131,12 +139,12 @@ def read_alias(body: Mapping[str, Any]) -> str | None:
     if alias is None:
         return None
     if not isinstance(alias, str):
-        raise _single("Alias", alias, f"Member must be a string, not {_json_type(alias)}")
+        raise member_error("Alias", alias, f"Member must be a string, not {_json_type(alias)}")
     if len(alias) < ALIAS_MIN:
-        raise _single("Alias", alias, f"Member must have length greater than or equal to "
+        raise member_error("Alias", alias, f"Member must have length greater than or equal to "
                                       f"{ALIAS_MIN}")
     if len(alias) > ALIAS_MAX:
-        raise _single("Alias", alias, f"Member must have length less than or equal to "
+        raise member_error("Alias", alias, f"Member must have length less than or equal to "
                                       f"{ALIAS_MAX}")
     return alias
 
@@ -240,7 +248,7 @@ def member_path(loc: Sequence[str | int], prefix: str = "") -> str:
     return path or "body"
 
 
-def _single(member: str, value: Any, constraint: str) -> GateError:
+def member_error(member: str, value: Any, constraint: str) -> GateError:
     return validation(f"1 validation error detected: Value {_shown(value)} at '{member}' "
                       f"failed to satisfy constraint: {constraint}")
 

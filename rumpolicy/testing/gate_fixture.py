@@ -103,8 +103,12 @@ class GateServer:
 
 
 def start_gate_server(data_dir: str | Path, config: Mapping[str, Any] | None = None, *,
-                      timeout: float = 30.0, extra_args: tuple[str, ...] = ()) -> GateServer:
-    """Start `rumpolicy serve --port 0` on 127.0.0.1 and wait until it listens."""
+                      timeout: float = 30.0, extra_args: tuple[str, ...] = (),
+                      env: Mapping[str, str] | None = None,
+                      preexec_fn: Callable[[], None] | None = None) -> GateServer:
+    """Start `rumpolicy serve --port 0` on 127.0.0.1 and wait until it listens. `env` adds to
+    the environment; `preexec_fn` runs in the child before the server starts (to lower its
+    resource limits, say)."""
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "rumpolicy", "serve", "--host", "127.0.0.1", "--port", "0",
@@ -116,8 +120,8 @@ def start_gate_server(data_dir: str | Path, config: Mapping[str, Any] | None = N
     log = data / "gate-server.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr,
-                                   stdin=subprocess.DEVNULL, env={**os.environ,
-                                                                  "PYTHONUNBUFFERED": "1"})
+                                   stdin=subprocess.DEVNULL, preexec_fn=preexec_fn,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     url = _await_ready(process, timeout, log)
     return GateServer(url=url, data_dir=data / "store", process=process,
                       region=str((config or {}).get("region", DEFAULT_REGION)),

@@ -19,9 +19,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from rumpolicy.gate import Credential, Gate, GateConfig, storage
-from rumpolicy.gate import app as app_module
-from rumpolicy.gate.app import create_app, route
+from rumpolicy.gate import front as front_module
+from rumpolicy.gate.app import create_app
 from rumpolicy.gate.errors import GateError
+from rumpolicy.gate.front import route
 
 from ._helpers import ACCOUNT, alias_policy, batch, encoded, make_gate
 from .conftest import TestClient
@@ -112,7 +113,7 @@ def test_an_id_with_an_encoded_slash_is_a_bad_id(http: Http) -> None:
 def test_no_two_routes_share_a_lookup_key() -> None:
     """route() finds a route by (method, segment count, first segment); two routes under one
     key would leave one of them unreachable."""
-    assert len(app_module._BY_SHAPE) == len(app_module._ROUTES)
+    assert len(front_module._BY_SHAPE) == len(front_module._ROUTES)
 
 
 def test_every_operation_routes_as_botocores_model_says() -> None:
@@ -148,7 +149,7 @@ def test_routing_is_the_route_table_read_segment_by_segment(method: str,
     if len(parts) > 1 and parts[-1] == "":
         parts = parts[:-1]
     expected: Any = None
-    for verb, shape, operation in app_module._ROUTES:
+    for verb, shape, operation in front_module._ROUTES:
         if verb == method and len(shape) == len(parts) and all(
                 want is None or want == got for want, got in zip(shape, parts, strict=True)):
             labels = [got for want, got in zip(shape, parts, strict=True) if want is None]

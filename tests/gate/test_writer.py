@@ -97,3 +97,26 @@ def test_the_child_answers_each_frame_and_stops_at_a_cut_frame(storage: Storage,
     assert answers == [[True], [False, True]]
     assert [b.batch_id for b in storage.batches(MONITOR)] == ["p1", "p2"]
     storage.close()
+
+
+def test_the_child_exits_quietly_when_its_gate_is_gone(storage: Storage,
+                                                       tmp_path: Path) -> None:
+    """The gate died with a group in flight: the child's answer has no reader. It exits 0 and
+    prints nothing (it used to print a BrokenPipeError traceback)."""
+    import subprocess
+    import sys
+
+    data = pickle.dumps([tuple(stored("gone"))])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "rumpolicy.gate._writer",
+         str(tmp_path / "rumpolicy-gate.sqlite3"), "normal"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
+    child.stdout.close()  # the gate's end of the answers is gone
+    child.stdin.write(struct.pack("<I", len(data)) + data)
+    child.stdin.close()
+    assert child.wait(timeout=30) == 0
+    assert child.stderr is not None and child.stderr.read().decode() == ""
+    child.stderr.close()
+    assert [b.batch_id for b in storage.batches(MONITOR)] == ["gone"]  # committed all the same
+    storage.close()

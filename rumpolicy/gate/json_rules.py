@@ -1,0 +1,88 @@
+"""What a JSON text must be, beyond RFC 8259's grammar, for the gate to acknowledge it.
+
+The rule (docs/semantics.md, "The gate"): whatever the gate acknowledges, every reader the
+project ships, and Python's `json`, reads back exactly as the gate validated it. orjson, which
+parses request bodies, accepts two things that break that promise:
+
+- **Nesting 1,024 levels deep.** Python's `json` gives up near 1,000 (RecursionError), so one
+  such batch made `rumpolicy events` fail for its whole monitor. The gate accepts at most
+  `MAX_DEPTH` levels in a request body and in each JSON-text member (`details`, `metadata`,
+  `SessionMetadata`).
+- **Duplicate member names.** orjson keeps the last; a reader that keeps the first would read a
+  value the gate never validated. A request body with a duplicate member is refused, naming the
+  member and where it is written.
+
+Both checks cost a few microseconds on the hot path: a count of brackets bounds the depth of
+most bodies without walking them, and the count of `:` in the text, which is one per member
+plus those inside strings, equals the count in orjson's own compact re-serialization exactly
+when no member was dropped. Only a body that fails one of those bounds is scanned to say where.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+
+MAX_DEPTH = 64
+"""Levels of objects and arrays a JSON text may nest; the policy loader's limit too."""
+
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
+"""A JSON text's strings and structure characters; numbers, literals and commas are skipped."""
+_COLON_ESCAPE = b"\\u003"
+"""`\\u003a` writes `:` inside a string without a colon in the text: such texts are scanned."""
+
+
+def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a parsed JSON value nests more than `limit` levels of objects and arrays."""
+    stack = [(value, 1)] if type(value) is dict or type(value) is list else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in (node.values() if type(node) is dict else node):
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+    return False
+
+
+def text_problem(text: bytes, value: Any) -> tuple[str, int] | None:
+    """(what is wrong, its byte offset) for a JSON text that orjson parsed into `value`, or
+    None when every reader reads it as the gate does: no duplicate member, no deeper nesting
+    than MAX_DEPTH."""
+    if text.count(b"{") + text.count(b"[") > MAX_DEPTH and deeper_than(value):
+        return locate_problem(text)  # (orjson writes no more than 255 levels)
+    if _COLON_ESCAPE in text or text.count(b":") != orjson.dumps(value).count(b":"):
+        return locate_problem(text)
+    return None
+
+
+def locate_problem(text: bytes) -> tuple[str, int] | None:
+    """The first duplicate member or too-deep nesting in a valid JSON text, by scanning it."""
+    scopes: list[set[str] | None] = []  # one per open container: member names, None for arrays
+    name, name_at = b"", 0
+    for token in _TOKENS.finditer(text):
+        first = token.group()[:1]
+        if first == b'"':
+            name, name_at = token.group(), token.start()
+        elif first == b":":
+            scope = scopes[-1]
+            key = json.loads(name)
+            if scope is not None:
+                if key in scope:
+                    return f"duplicate member {_quoted(key)}", name_at
+                scope.add(key)
+        elif first in b"{[":
+            if len(scopes) == MAX_DEPTH:
+                return f"nested more than {MAX_DEPTH} levels deep", token.start()
+            scopes.append(set() if first == b"{" else None)
+        else:
+            scopes.pop()
+    return None
+
+
+def _quoted(name: str) -> str:
+    shown = json.dumps(name[:80], ensure_ascii=True)
+    return shown if len(name) <= 80 else shown[:-1] + '..."'
