@@ -134,6 +134,31 @@ def in_process(batches: int, repeat: int) -> dict[str, float]:
     return results
 
 
+def json_rules(batches: int, repeat: int, sizes: list[int]) -> list[tuple[int, float, float]]:
+    """(events, us per body for the duplicate and nesting checks, us for orjson's parse alone)."""
+    import orjson
+
+    from rumpolicy.gate.json_rules import text_problem
+
+    rows = []
+    for events in sizes:
+        bodies = [json.dumps(realistic_batch(str(uuid.uuid4()), events),
+                             separators=(",", ":")).encode() for _ in range(batches)]
+        parsed = [orjson.loads(body) for body in bodies]
+        check = parse = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for body, value in zip(bodies, parsed, strict=True):
+                assert text_problem(body, value) is None
+            check = min(check, (time.perf_counter() - start) / batches)
+            start = time.perf_counter()
+            for body in bodies:
+                orjson.loads(body)
+            parse = min(parse, (time.perf_counter() - start) / batches)
+        rows.append((events, check * 1e6, parse * 1e6))
+    return rows
+
+
 # -- (b) over HTTP -----------------------------------------------------------------------------
 
 def serve(data: str) -> None:
@@ -264,6 +289,11 @@ def main() -> int:
               f"{seconds / a['floor']:>8.2f}x")
     ratio = a["gate_normal"] / a["floor"]
     print(f"  target: gate <= 3x floor -> {ratio:.2f}x {'MET' if ratio <= 3 else 'MISSED'}")
+    print("\n(c) the duplicate-member and nesting checks of every stored body (json_rules.py), "
+          "made by the store: in the HTTP app's writer process, off the event loop")
+    print(f"  {'batch':<12}{'checks us':>10}{'parse us':>10}{'checks/parse':>14}")
+    for events, check, parse in json_rules(args.batches, args.repeat, args.http_events):
+        print(f"  {f'{events} events':<12}{check:>10.2f}{parse:>10.2f}{check / parse:>13.0%}")
     print(f"\n(b) HTTP, keep-alive, {args.connections} connections, one uvicorn (h11) process, "
           f"best of {args.rounds} x {args.seconds:g} s, bare and gate alternating")
     print(f"  {'batch':<22}{'bare {} req/s':>16}{'gate req/s':>12}{'gate/bare':>11}"

@@ -57,6 +57,10 @@ class GateError(Exception):
         self.members = dict(members)
         self.retry_after = retry_after if kind.retry_after else None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles whole: the store's writer process sends refusals back to the gate."""
+        return _rebuild, (self.code, self.message, self.retry_after, self.members)
+
     def body(self) -> dict[str, Any]:
         """The JSON body: `message` plus the modeled members that are set."""
         return {"message": self.message, **self.members}
@@ -70,6 +74,11 @@ class GateError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "status": self.status, **self.body()}
+
+
+def _rebuild(code: str, message: str, retry_after: int | None, members: dict[str, str]
+             ) -> GateError:
+    return GateError(code, message, retry_after=retry_after, **members)
 
 
 def validation(message: str) -> GateError:

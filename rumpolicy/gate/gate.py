@@ -367,11 +367,11 @@ class Gate:
         if isinstance(body, Mapping):
             try:
                 return json.dumps(body, allow_nan=False).encode(), body
-            except (TypeError, ValueError) as err:
+            except (TypeError, ValueError, RecursionError) as err:
                 raise validation(f"Request body is not JSON: {err}") from None
         raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
         text = decode_body(raw, content_encoding, self.config.max_body_bytes)
-        return text, parse_object(text)
+        return text, parse_object(text, rules=False)  # the store applies json_rules
 
     def _throttle(self) -> None:
         if self._bucket is None:

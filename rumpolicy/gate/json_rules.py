@@ -12,10 +12,13 @@ parses request bodies, accepts two things that break that promise:
   value the gate never validated. A request body with a duplicate member is refused, naming the
   member and where it is written.
 
-Both checks cost a few microseconds on the hot path: a count of brackets bounds the depth of
-most bodies without walking them, and the count of `:` in the text, which is one per member
-plus those inside strings, equals the count in orjson's own compact re-serialization exactly
-when no member was dropped. Only a body that fails one of those bounds is scanned to say where.
+These are rules for what is *stored*, so the store applies them (`storage.write_rows`) just
+before it commits a batch: for the HTTP app that is in the writer process, beside the event loop
+rather than on it, where they cost as much as parsing the body again. A count of brackets bounds
+the depth of most bodies without walking them, and the count of `:` in the text, which is one
+per member plus those inside strings, equals the count in orjson's own compact re-serialization
+exactly when no member was dropped. Only a body that fails one of those bounds is scanned to say
+where.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 
 import orjson
 
+from rumpolicy.gate.errors import GateError, validation
+
 MAX_DEPTH = 64
 """Levels of objects and arrays a JSON text may nest; the policy loader's limit too."""
 
@@ -33,6 +38,31 @@ _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 """A JSON text's strings and structure characters; numbers, literals and commas are skipped."""
 _COLON_ESCAPE = b"\\u003"
 """`\\u003a` writes `:` inside a string without a colon in the text: such texts are scanned."""
+
+
+def refusal(text: bytes, what: str = "Request body") -> GateError | None:
+    """The ValidationException for a JSON text that breaks a rule, naming where; None if it
+    keeps them all."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as err:  # the gate parsed it already: only a store's caller
+        return validation(f"{what} is not valid JSON: {err}")
+    problem = text_problem(text, value)
+    if problem is None:
+        return None
+    message, offset = problem
+    return validation(f"{what} is refused: {located(text, offset, message)}")
+
+
+def located(text: bytes | str, offset: int, problem: str) -> str:
+    """`problem at line L column C`, for a byte offset into UTF-8 `text` (or a character
+    offset into a str); columns count characters."""
+    if isinstance(text, bytes):
+        offset = len(text[:offset].decode(errors="replace"))
+        text = text.decode(errors="replace")
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"{problem} at line {line} column {column}"
 
 
 def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:

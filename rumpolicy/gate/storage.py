@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from rumpolicy.gate.json_rules import refusal
+
 if TYPE_CHECKING:
     from rumpolicy.gate._writer import WriterProcess
 
@@ -387,6 +389,7 @@ def connect(path: Path | None, synchronous: Literal["normal", "full"]) -> sqlite
 Row = tuple[Any, ...]
 """A batch as the values of `_INSERT`'s columns: a StoredBatch, or the plain tuple the writer
 process receives."""
+_BODY = StoredBatch._fields.index("body")
 
 _INSERT = (
     "INSERT OR IGNORE INTO batches (monitor_id, batch_id, received_at, request_id, alias,"
@@ -396,14 +399,23 @@ _INSERT = (
 
 def write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Exception]:
     """Commit `rows` in one transaction. Each outcome is True (stored), False (the monitor
-    already had that BatchId) or the exception that kept that row out: if the group fails, each
-    row is tried on its own, so one bad batch does not sink the others."""
+    already had that BatchId) or the exception that kept that row out: a body that breaks
+    json_rules (a ValidationException; what is stored must read back), or whatever SQLite
+    raised; if the group fails, each row is tried on its own, so one bad batch does not sink
+    the others."""
+    refused: list[Exception | None] = [refusal(row[_BODY]) for row in rows]
+    writable = [row for row, problem in zip(rows, refused, strict=True) if problem is None]
+    written = iter(_write_rows(db, writable) if writable else [])
+    return [next(written) if problem is None else problem for problem in refused]
+
+
+def _write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Exception]:
     try:
         return list(_write_together(db, rows))
     except Exception as err:
         if len(rows) == 1:
             return [err]
-        return [write_rows(db, [row])[0] for row in rows]
+        return [_write_rows(db, [row])[0] for row in rows]
 
 
 def _write_together(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool]:

@@ -18,7 +18,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from rumpolicy.gate.errors import GateError, validation
-from rumpolicy.gate.json_rules import text_problem
+from rumpolicy.gate.json_rules import located, refusal
 from rumpolicy.gate.models import ALIAS_MAX, ALIAS_MIN, PutRumEventsBody
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
@@ -88,11 +88,13 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int = DEFAULT_M
     return decoder(raw, limit)
 
 
-def parse_object(body: bytes | str, what: str = "Request body") -> dict[str, Any]:
+def parse_object(body: bytes | str, what: str = "Request body", *, rules: bool = True
+                 ) -> dict[str, Any]:
     """JSON text -> dict; anything else is a ValidationException saying where parsing stopped.
     The JSON is RFC 8259's: NaN and Infinity are refused, and so are numbers too large for a
-    double; strings must be valid UTF-8 and Unicode. A member may appear once, and objects and
-    arrays nest at most MAX_DEPTH levels (json_rules.py; docs/semantics.md)."""
+    double; strings must be valid UTF-8 and Unicode. With `rules`, a member may appear once and
+    objects and arrays nest at most 64 levels (json_rules.py; docs/semantics.md): PutRumEvents
+    leaves those to the store, which checks every batch before committing it."""
     if not body:
         raise validation(f"{what} is empty; it must be a JSON object")
     try:
@@ -101,12 +103,10 @@ def parse_object(body: bytes | str, what: str = "Request body") -> dict[str, Any
         raise validation(f"{what} is not valid JSON: {_json_problem(body, err)}") from None
     if not isinstance(value, dict):
         raise validation(f"{what} must be a JSON object, not {_json_type(value)}")
-    data = body if isinstance(body, bytes) else body.encode()
-    problem = text_problem(data, value)
-    if problem is not None:
-        message, offset = problem
-        raise validation(f"{what} is refused: "
-                         f"{_at(data.decode(), len(data[:offset].decode()), message)}")
+    refused = refusal(body if isinstance(body, bytes) else body.encode(), what) if rules \
+        else None
+    if refused is not None:
+        raise refused
     return value
 
 
@@ -116,20 +116,13 @@ def _json_problem(body: bytes | str, err: orjson.JSONDecodeError) -> str:
         try:
             body.encode()
         except UnicodeEncodeError as bad:  # a lone surrogate
-            return _at(body, bad.start, "a lone surrogate is not Unicode text")
+            return located(body, bad.start, "a lone surrogate is not Unicode text")
         return str(err)
     try:
         body.decode()
     except UnicodeDecodeError as bad:
-        return _at(body.decode(errors="replace"), len(body[:bad.start].decode()),
-                   "invalid UTF-8")
+        return located(body, bad.start, "invalid UTF-8")
     return str(err)
-
-
-def _at(text: str, index: int, problem: str) -> str:
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return f"{problem} at line {line} column {column}"
 
 
 def read_alias(body: Mapping[str, Any]) -> str | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rumpolicy.gate import _writer
+from rumpolicy.gate import GateError, _writer
 from rumpolicy.gate._writer import WriterGone
 from rumpolicy.gate.storage import Storage
 
@@ -35,6 +35,26 @@ def test_each_batch_hears_its_own_outcome(storage: Storage) -> None:
     assert (first, repeated, second) == (True, False, True)
     assert isinstance(refused, sqlite3.IntegrityError)  # the child's own error, not a stand-in
     assert [b.batch_id for b in storage.batches(MONITOR)] == ["a", "b"]
+    storage.close()
+
+
+def test_the_child_refuses_bodies_that_would_not_read_back(storage: Storage) -> None:
+    """json_rules are the store's: a duplicate member or 65 levels of nesting come back from the
+    writer process as the gate's own ValidationException, and the rest of the group commits."""
+    duplicate = stored("dup")._replace(body=b'{"RumEvents": [], "RumEvents": []}')
+    deep = stored("deep")._replace(body=b'{"x": ' + b"[" * 64 + b"]" * 64 + b"}")
+
+    async def turn() -> list[object]:
+        futures = [storage.store_soon(b) for b in (duplicate, stored("ok"), deep)]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    refused, stored_ok, too_deep = asyncio.run(turn())
+    assert stored_ok is True
+    for error, says in ((refused, 'duplicate member "RumEvents" at line 1 column 19'),
+                        (too_deep, "nested more than 64 levels deep at line 1 column 70")):
+        assert isinstance(error, GateError) and error.code == "ValidationException"
+        assert error.message == f"Request body is refused: {says}"
+    assert [b.batch_id for b in storage.batches(MONITOR)] == ["ok"]
     storage.close()
 
 
