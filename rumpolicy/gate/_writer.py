@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Literal
 
-from rumpolicy.gate.storage import Row, connect, write_rows
+from rumpolicy.gate._sqlite import Row, connect, write_rows
 
 _LENGTH = struct.Struct("<I")
 _PIPE_BYTES = 1 << 20

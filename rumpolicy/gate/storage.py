@@ -27,7 +27,6 @@ One gate process per data directory: monitors are cached in memory by the gate.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sqlite3
@@ -35,122 +34,32 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
-from rumpolicy.gate.json_rules import refusal
+from rumpolicy.gate._sqlite import (
+    DB_NAME,
+    SCHEMA_VERSION,
+    StoreVersionError,
+    connect,
+    open_read_only,
+    prepare,
+    read_batches,
+    transaction,
+    write_rows,
+)
+from rumpolicy.gate.records import MonitorRecord, StoredBatch, StoredEvent
 
-if TYPE_CHECKING:
-    from rumpolicy.gate._writer import WriterProcess
+if TYPE_CHECKING:  # imported when first used: the writer child runs `-m rumpolicy.gate._writer`,
+    from rumpolicy.gate._writer import WriterProcess  # which must not be imported before
+
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "MonitorRecord", "Storage", "StoreVersionError",
+           "StoredBatch", "StoredEvent", "open_read_only", "read_batches"]
 
 _log = logging.getLogger("rumpolicy.gate")
 
-DB_NAME = "rumpolicy-gate.sqlite3"
-SCHEMA_VERSION = 1
-WAL_CHECKPOINT_PAGES = 16000
-"""SQLite's own checkpoint, run by the commit that takes the WAL past ~16 MB, is the backstop
-that keeps the WAL bounded: by then the background checkpoint has copied most pages."""
 CHECKPOINT_EVERY = 0.05
 """Seconds between background checkpoints of an on-disk store."""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS monitors (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    created REAL NOT NULL,
-    last_modified REAL NOT NULL,
-    spec TEXT NOT NULL,
-    policy_document TEXT,
-    policy_revision_id TEXT
-);
-CREATE TABLE IF NOT EXISTS batches (
-    seq INTEGER PRIMARY KEY,
-    monitor_id TEXT NOT NULL REFERENCES monitors(id) ON DELETE CASCADE,
-    batch_id TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    request_id TEXT NOT NULL,
-    alias TEXT,
-    principal TEXT,
-    source_ip TEXT,
-    app_monitor_details TEXT NOT NULL,
-    user_id TEXT,
-    session_id TEXT,
-    session_metadata TEXT,
-    event_count INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    UNIQUE (monitor_id, batch_id)
-);
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class MonitorRecord:
-    id: str
-    name: str
-    created: float
-    last_modified: float
-    spec: str
-    """The CreateAppMonitor members besides Name, as JSON text."""
-    policy_document: str | None = None
-    policy_revision_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    id: str
-    timestamp: float
-    type: str
-    metadata: str | None
-    details: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "timestamp": self.timestamp, "type": self.type,
-                "metadata": self.metadata, "details": self.details}
-
-
-class StoredBatch(NamedTuple):
-    """One accepted batch: the row the store keeps. A named tuple whose fields are the columns
-    in `_INSERT`'s order, so the row is the value itself: the gate builds one per accepted call,
-    and a frozen dataclass cost three times as much to build and then had to be turned into a
-    tuple (docs/performance.md)."""
-
-    monitor_id: str
-    batch_id: str
-    received_at: float
-    request_id: str
-    alias: str | None
-    principal: str | None
-    source_ip: str | None
-    app_monitor_details: str
-    """AppMonitorDetails as JSON text."""
-    user_id: str | None
-    session_id: str | None
-    session_metadata: str | None
-    event_count: int
-    body: bytes
-    """The request body as received (JSON, decompressed); the events are read from it."""
-
-    def __repr__(self) -> str:  # the body can be megabytes
-        return (f"StoredBatch(monitor_id={self.monitor_id!r}, batch_id={self.batch_id!r}, "
-                f"event_count={self.event_count}, body=<{len(self.body)} bytes>)")
-
-    @property
-    def events(self) -> tuple[StoredEvent, ...]:
-        events = json.loads(self.body)["RumEvents"]
-        return tuple(StoredEvent(e["id"], float(e["timestamp"]), e["type"], e.get("metadata"),
-                                 e["details"]) for e in events)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "monitor_id": self.monitor_id, "batch_id": self.batch_id,
-            "received_at": self.received_at, "request_id": self.request_id,
-            "alias": self.alias, "principal": self.principal, "source_ip": self.source_ip,
-            "app_monitor_details": json.loads(self.app_monitor_details),
-            "user_id": self.user_id, "session_id": self.session_id,
-            "session_metadata": self.session_metadata,
-            "events": [e.to_dict() for e in self.events],
-        }
 
 
 class _Pending:
@@ -185,8 +94,7 @@ class Storage:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.synchronous = synchronous
         self._db = connect(self.path, synchronous)
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        prepare(self._db)
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queued = threading.Condition(self._queue_lock)
@@ -204,16 +112,34 @@ class Storage:
         with self._write_lock:
             rows = self._db.execute(
                 "SELECT id, name, created, last_modified, spec, policy_document, "
-                "policy_revision_id FROM monitors ORDER BY name").fetchall()
+                "policy_revision_id, tags FROM monitors ORDER BY name").fetchall()
         return [MonitorRecord(*row) for row in rows]
 
     def insert_monitor(self, record: MonitorRecord) -> None:
         with self._transaction():
             self._db.execute(
                 "INSERT INTO monitors (id, name, created, last_modified, spec, policy_document,"
-                " policy_revision_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " policy_revision_id, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.id, record.name, record.created, record.last_modified, record.spec,
-                 record.policy_document, record.policy_revision_id))
+                 record.policy_document, record.policy_revision_id, record.tags))
+
+    def update_monitor(self, record: MonitorRecord) -> None:
+        """Write the monitor's settings, tags and modification time (not its policy)."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE monitors SET spec = ?, tags = ?, last_modified = ? WHERE id = ?",
+                (record.spec, record.tags, record.last_modified, record.id))
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read on the gate's own connection (the control plane's lookups)."""
+        with self._write_lock:
+            return self._db.execute(sql, parameters).fetchall()
+
+    def execute(self, *statements: tuple[str, Sequence[Any]]) -> None:
+        """Run `statements` in one transaction (the control plane's writes)."""
+        with self._transaction():
+            for sql, parameters in statements:
+                self._db.execute(sql, parameters)
 
     def delete_monitor(self, monitor_id: str) -> None:
         """Removes the monitor with its policy and the batches it accepted."""
@@ -326,7 +252,7 @@ class Storage:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        with self._write_lock, _transaction(self._db):
+        with self._write_lock, transaction(self._db):
             yield
 
     def close(self) -> None:
@@ -371,93 +297,3 @@ class _Checkpointer:
     def close(self) -> None:
         self._stopping.set()
         self._thread.join()
-
-
-def connect(path: Path | None, synchronous: Literal["normal", "full"]) -> sqlite3.Connection:
-    """A connection to the store at `path` (None: in memory) as the gate writes with it; the
-    writer process (`_writer.py`) opens its own the same way."""
-    db = sqlite3.connect(":memory:" if path is None else path, isolation_level=None,
-                         check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-    db.execute("PRAGMA busy_timeout=5000")
-    return db
-
-
-Row = tuple[Any, ...]
-"""A batch as the values of `_INSERT`'s columns: a StoredBatch, or the plain tuple the writer
-process receives."""
-_BODY = StoredBatch._fields.index("body")
-
-_INSERT = (
-    "INSERT OR IGNORE INTO batches (monitor_id, batch_id, received_at, request_id, alias,"
-    " principal, source_ip, app_monitor_details, user_id, session_id, session_metadata,"
-    " event_count, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-
-
-def write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Exception]:
-    """Commit `rows` in one transaction. Each outcome is True (stored), False (the monitor
-    already had that BatchId) or the exception that kept that row out: a body that breaks
-    json_rules (a ValidationException; what is stored must read back), or whatever SQLite
-    raised; if the group fails, each row is tried on its own, so one bad batch does not sink
-    the others."""
-    refused: list[Exception | None] = [refusal(row[_BODY]) for row in rows]
-    writable = [row for row, problem in zip(rows, refused, strict=True) if problem is None]
-    written = iter(_write_rows(db, writable) if writable else [])
-    return [next(written) if problem is None else problem for problem in refused]
-
-
-def _write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Exception]:
-    try:
-        return list(_write_together(db, rows))
-    except Exception as err:
-        if len(rows) == 1:
-            return [err]
-        return [_write_rows(db, [row])[0] for row in rows]
-
-
-def _write_together(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool]:
-    if len(rows) == 1:  # one statement is its own transaction: no BEGIN/COMMIT round trips
-        return [db.execute(_INSERT, rows[0]).rowcount == 1]
-    with _transaction(db):
-        return [db.execute(_INSERT, row).rowcount == 1 for row in rows]
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-
-
-def read_batches(db: sqlite3.Connection, monitor_id: str) -> list[StoredBatch]:
-    """Every batch stored for `monitor_id`, in the order they were committed."""
-    rows = db.execute(
-        "SELECT monitor_id, batch_id, received_at, request_id, alias, principal, source_ip,"
-        " app_monitor_details, event_count, user_id, session_id, session_metadata, body"
-        " FROM batches WHERE monitor_id = ? ORDER BY seq", (monitor_id,)).fetchall()
-    return [StoredBatch(
-        monitor_id=row[0], batch_id=row[1], received_at=row[2], request_id=row[3], alias=row[4],
-        principal=row[5], source_ip=row[6], app_monitor_details=row[7], event_count=row[8],
-        user_id=row[9], session_id=row[10], session_metadata=row[11], body=bytes(row[12]))
-        for row in rows]
-
-
-def open_read_only(data_dir: str | Path) -> sqlite3.Connection:
-    """A query-only connection to a gate's store (the gate may be running); FileNotFoundError
-    when the directory holds no store. Not `mode=ro`: after a crash the first reader must be
-    able to recover the WAL, which needs write access to the -shm file."""
-    path = Path(data_dir) / DB_NAME
-    if not path.is_file():
-        raise FileNotFoundError(str(path))
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA busy_timeout=5000")
-    db.execute("PRAGMA query_only=ON")
-    return db

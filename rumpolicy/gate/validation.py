@@ -83,7 +83,7 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int = DEFAULT_M
     coding = (content_encoding or "").strip().lower()
     decoder = _DECODERS.get(coding)
     if decoder is None:
-        raise validation(f"Content-Encoding {_shown(content_encoding)} is not supported; "
+        raise validation(f"Content-Encoding {shown(content_encoding)} is not supported; "
                          "send identity, gzip or deflate")
     return decoder(raw, limit)
 
@@ -219,7 +219,7 @@ def format_errors(errors: Sequence[Any], prefix: str = "") -> str:
                                           and error["type"].endswith("_type")):
             constraint, value = _CONSTRAINTS["missing"][0], "null"
         else:
-            value = _shown(error.get("input"))
+            value = shown(error.get("input"))
         parts.append(f"Value {value} at '{member_path(error['loc'], prefix)}' failed to satisfy "
                      f"constraint: {constraint}")
     count = len(errors)
@@ -242,11 +242,11 @@ def member_path(loc: Sequence[str | int], prefix: str = "") -> str:
 
 
 def member_error(member: str, value: Any, constraint: str) -> GateError:
-    return validation(f"1 validation error detected: Value {_shown(value)} at '{member}' "
+    return validation(f"1 validation error detected: Value {shown(value)} at '{member}' "
                       f"failed to satisfy constraint: {constraint}")
 
 
-def _shown(value: Any, limit: int = 80) -> str:
+def shown(value: Any, limit: int = 80) -> str:
     """A value as the message shows it: strings quoted, long ones cut, control characters
     escaped, so a message never carries a caller's megabyte or a raw newline."""
     if isinstance(value, str):

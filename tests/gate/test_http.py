@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from rumpolicy.gate import Credential, Gate, GateConfig, storage
+from rumpolicy.gate import Credential, Gate, GateConfig, _sqlite
 from rumpolicy.gate import front as front_module
 from rumpolicy.gate.app import create_app
 from rumpolicy.gate.errors import GateError
@@ -316,7 +316,7 @@ def test_unexpected_failures_in_the_app_answer_500_with_cors(
 
     monkeypatch.setattr(gate, "get_app_monitor", explode)
     assert_aws_error(client.get("/appmonitor/shop"), "InternalServerException", 500)
-    monkeypatch.setattr(storage, "_write_together", explode)  # the in-loop commit (in memory)
+    monkeypatch.setattr(_sqlite, "_write_together", explode)  # the in-loop commit (in memory)
     response = client.post(f"/appmonitors/{monitor_id}", content=encoded(batch(monitor_id, "v1")))
     assert_aws_error(response, "InternalServerException", 500)
     assert response.headers["Retry-After"] == "1"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from rumpolicy.gate import _sqlite
 from rumpolicy.gate import storage as storage_module
 from rumpolicy.gate._writer import WriterProcess
 from rumpolicy.gate.storage import (
@@ -194,6 +195,38 @@ def test_a_background_checkpoint_copies_commits_into_the_database_file(tmp_path:
 
 def test_a_stored_batch_is_its_row() -> None:
     """StoredBatch's fields are the INSERT's columns, in order: the value is passed as the row."""
-    columns = storage_module._INSERT.split("(", 1)[1].split(")", 1)[0]
+    columns = _sqlite._INSERT.split("(", 1)[1].split(")", 1)[0]
     assert StoredBatch._fields == tuple(c.strip() for c in columns.split(","))
     assert "body=<" in repr(stored("b1")) and "RumEvents" not in repr(stored("b1"))
+
+
+def test_a_store_written_by_schema_version_1_opens_and_migrates(tmp_path: Path) -> None:
+    """A store from the previous release (monitors, policies, batches; user_version 1) opens:
+    its monitors gain empty tags, its batches read back, the metrics tables appear."""
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    db.executescript(_sqlite._SCHEMA_V1)
+    db.execute("INSERT INTO monitors VALUES (?, 'shop', 1.0, 2.0, '{\"Domain\": \"a.com\"}', "
+               "'{}', 'r1')", (MONITOR,))
+    db.execute("INSERT INTO batches (monitor_id, batch_id, received_at, request_id, "
+               "app_monitor_details, event_count, body) VALUES (?, 'b1', 3.0, 'q', '{}', 0, ?)",
+               (MONITOR, b'{"RumEvents": []}'))
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    store = Storage(tmp_path)
+    [record] = store.monitors()
+    assert (record.name, record.spec, record.policy_revision_id, record.tags) == \
+        ("shop", '{"Domain": "a.com"}', "r1", "{}")
+    assert [b.batch_id for b in store.batches(MONITOR)] == ["b1"]
+    assert store.query("PRAGMA user_version") == [(_sqlite.SCHEMA_VERSION,)]
+    assert store.query("SELECT count(*) FROM metric_definitions") == [(0,)]
+    store.close()
+
+
+def test_a_store_from_a_newer_rumpolicy_is_refused(tmp_path: Path) -> None:
+    Storage(tmp_path).close()
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    db.execute(f"PRAGMA user_version={_sqlite.SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(_sqlite.StoreVersionError, match="upgrade rumpolicy"):
+        Storage(tmp_path)
