@@ -169,6 +169,14 @@ def checked(op: Operation, members: Mapping[str, Any]) -> dict[str, Any]:
     return value
 
 
+def check_member(operation: str, member: str, value: Any) -> None:
+    """One member on its own (PutRumEvents' `Id`, read from the path before its body)."""
+    problems: list[Problem] = []
+    _check(operations()[operation].input.members[member], value, (member,), problems)
+    if problems:
+        raise validation(describe(problems))
+
+
 def describe(problems: Sequence[Problem]) -> str:
     parts = [f"Value {'null' if value is None else shown(value)} at '{member_path(where)}' "
              f"failed to satisfy constraint: {constraint}"
@@ -218,7 +226,7 @@ def _map(shape: Any, value: Any, where: tuple[str | int, ...], problems: list[Pr
     _length(shape, value, where, problems)
     out = {}
     for key, item in value.items():
-        _check(shape.key, key, (*where, "[key]"), problems)
+        _check(shape.key, key, (*where, key, "[key]"), problems)
         out[key] = _check(shape.value, item, (*where, key), problems)
     return out
 

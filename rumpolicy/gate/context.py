@@ -57,9 +57,11 @@ def _iso_second(second: int) -> str:
 
 
 def build_request(*, resource: str, alias: str | None, origin: Origin, now: float,
-                  region: str) -> Request:
+                  region: str, resource_tags: Mapping[str, str] | None = None) -> Request:
+    """`resource_tags` are the monitor's tags as `aws:ResourceTag/<key>` context keys."""
     second = int(now)
     context: dict[str, str | Sequence[str]] = {
+        **(resource_tags or {}),
         **origin.extra,
         "aws:SecureTransport": "true" if origin.secure_transport else "false",
         "aws:CurrentTime": _iso_second(second),

@@ -96,8 +96,13 @@ class _Claim:
 
 def authenticate(credentials: Mapping[str, Credential], *, method: str, scheme: str,
                  raw_path: str, query: str, headers: Mapping[str, str], body: bytes,
-                 now: float, region: str, max_skew: int) -> Identity | None:
+                 now: float, region: str, max_skew: int, account: str) -> Identity | None:
     """The caller's identity, None for an unsigned call, or a GateError (403/400).
+
+    With no credentials table (emulator mode, docs/gate.md), any access key is accepted and no
+    signature is checked, as moto and LocalStack do: the caller is `emulator_principal`, an IAM
+    user of the account, never its root user, so the resource policy still decides. A call whose
+    signature cannot even be read is refused all the same.
 
     `headers` has lower-case names; `raw_path` and `query` are exactly as received (the query
     decoded from bytes as latin-1)."""
@@ -105,6 +110,8 @@ def authenticate(credentials: Mapping[str, Credential], *, method: str, scheme: 
     claim = _claim(headers, pairs)
     if claim is None:
         return None
+    if not credentials:
+        return Identity(emulator_principal(account), (), claim.access_key)
     credential = credentials.get(claim.access_key)
     if credential is None:
         raise GateError("UnrecognizedClientException", _INVALID_TOKEN)
@@ -125,6 +132,14 @@ def authenticate(credentials: Mapping[str, Credential], *, method: str, scheme: 
     if not hmac.compare_digest(expected.encode(), _bytes(claim.signature)):
         raise GateError("InvalidSignatureException", _MISMATCH)
     return credential.identity()
+
+
+EMULATOR_USER = "rumpolicy-emulator"
+
+
+def emulator_principal(account: str) -> str:
+    """The signed caller in emulator mode: an IAM user with no identity policies."""
+    return f"arn:aws:iam::{account}:user/{EMULATOR_USER}"
 
 
 # -- reading the claim -------------------------------------------------------------------------

@@ -3,15 +3,9 @@
 The ASGI app (`app.py`, behind `rumpolicy serve`) and the in-process mock (`mock.py`, behind
 botocore) both answer through `Front`, so the two can never answer differently.
 
-    POST   /appmonitors/{Id}  and  /appmonitors/{Id}/   PutRumEvents (the data plane)
-    POST   /appmonitor                                  CreateAppMonitor
-    POST   /appmonitors                                 ListAppMonitors (?maxResults, ?nextToken)
-    GET    /appmonitor/{Name}                           GetAppMonitor
-    DELETE /appmonitor/{Name}                           DeleteAppMonitor
-    PUT    /appmonitor/{Name}/policy                    PutResourcePolicy
-    GET    /appmonitor/{Name}/policy                    GetResourcePolicy
-    DELETE /appmonitor/{Name}/policy                    DeleteResourcePolicy (?policyRevisionId)
-    OPTIONS anything                                    CORS preflight
+Every operation of botocore's RUM model is routed as the model says (`api.py`); PutRumEvents,
+the hot path, is found by its path prefix before anything else. Any OPTIONS request is a CORS
+preflight; `GET /_rumpolicy/health` answers the health check emulator users expect.
 
 Wire behaviour (../shared/reference/wire/README.md): an error is its status, an
 `x-amzn-ErrorType` header and a `{"message": ...}` body with the modeled members; every answer,
@@ -29,14 +23,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
 
+from rumpolicy.gate import api
 from rumpolicy.gate.context import Origin, client_address
 from rumpolicy.gate.credentials import authenticate
-from rumpolicy.gate.errors import GateError, internal, validation
+from rumpolicy.gate.errors import GateError, internal
 from rumpolicy.gate.gate import Gate, PutResult, new_request_id
 from rumpolicy.gate.validation import decode_body, parse_object
 
@@ -90,112 +84,19 @@ class HttpAnswer:
     """The AWS error code, when the answer is one."""
 
 
-Label = str | None
-"""A route segment: a literal, or None for a path label."""
-_ROUTES: tuple[tuple[str, tuple[Label, ...], str], ...] = (
-    ("POST", ("appmonitors", None), "PutRumEvents"),
-    ("POST", ("appmonitors",), "ListAppMonitors"),
-    ("POST", ("appmonitor",), "CreateAppMonitor"),
-    ("GET", ("appmonitor", None), "GetAppMonitor"),
-    ("DELETE", ("appmonitor", None), "DeleteAppMonitor"),
-    ("PUT", ("appmonitor", None, "policy"), "PutResourcePolicy"),
-    ("GET", ("appmonitor", None, "policy"), "GetResourcePolicy"),
-    ("DELETE", ("appmonitor", None, "policy"), "DeleteResourcePolicy"),
-)
-
 _DATA_PLANE = "/appmonitors/"
-_BY_SHAPE = {(verb, len(shape), shape[0]): (shape, operation) for verb, shape, operation in _ROUTES}
-"""Routes by (method, segment count, first segment), which tells every route of the API apart
-(a test checks that no two share a key)."""
-
-ControlCall = Callable[[Gate, str | None, Mapping[str, Any], Mapping[str, str]], dict[str, Any]]
+HEALTH_PATH = "/_rumpolicy/health"
+"""Outside the RUM API's paths: no operation of the model starts with an underscore."""
 
 
-def _create(gate: Gate, label: str | None, body: Mapping[str, Any],
-            query: Mapping[str, str]) -> dict[str, Any]:
-    return gate.create_app_monitor(**body)
-
-
-def _list(gate: Gate, label: str | None, body: Mapping[str, Any],
-          query: Mapping[str, str]) -> dict[str, Any]:
-    return gate.list_app_monitors(MaxResults=query.get("maxResults"),
-                                  NextToken=query.get("nextToken"))
-
-
-def _get(gate: Gate, label: str | None, body: Mapping[str, Any],
-         query: Mapping[str, str]) -> dict[str, Any]:
-    return gate.get_app_monitor(Name=label)
-
-
-def _delete(gate: Gate, label: str | None, body: Mapping[str, Any],
-            query: Mapping[str, str]) -> dict[str, Any]:
-    return gate.delete_app_monitor(Name=label)
-
-
-def _put_policy(gate: Gate, label: str | None, body: Mapping[str, Any],
-                query: Mapping[str, str]) -> dict[str, Any]:
-    members = {k: body[k] for k in ("PolicyDocument", "PolicyRevisionId") if k in body}
-    return gate.put_resource_policy(Name=label, **members)
-
-
-def _get_policy(gate: Gate, label: str | None, body: Mapping[str, Any],
-                query: Mapping[str, str]) -> dict[str, Any]:
-    return gate.get_resource_policy(Name=label)
-
-
-def _delete_policy(gate: Gate, label: str | None, body: Mapping[str, Any],
-                   query: Mapping[str, str]) -> dict[str, Any]:
-    return gate.delete_resource_policy(Name=label,
-                                       PolicyRevisionId=query.get("policyRevisionId"))
-
-
-_CONTROL: dict[str, ControlCall] = {
-    "CreateAppMonitor": _create,
-    "ListAppMonitors": _list,
-    "GetAppMonitor": _get,
-    "DeleteAppMonitor": _delete,
-    "PutResourcePolicy": _put_policy,
-    "GetResourcePolicy": _get_policy,
-    "DeleteResourcePolicy": _delete_policy,
-}
-
-
-def route(method: str, path: str) -> tuple[str, str | None]:
-    """(operation, its path label) for a raw (still percent-encoded) path; one trailing slash
-    is optional, as boto3 sends `/appmonitors/{Id}/` and aws-rum-web `/appmonitors/{id}`."""
+def route(method: str, path: str) -> tuple[str, dict[str, str]]:
+    """(operation, its path labels) for a raw (still percent-encoded) path."""
     if method == "POST" and path.startswith(_DATA_PLANE):  # every PutRumEvents call
         monitor_id = path[len(_DATA_PLANE):].removesuffix("/")
         if monitor_id and "/" not in monitor_id:
-            return "PutRumEvents", _label(monitor_id)
-    segments = path.split("/")
-    if segments[0] != "":
-        raise _unknown(method, path)
-    parts = segments[1:]
-    if len(parts) > 1 and parts[-1] == "":
-        parts = parts[:-1]
-    found = _BY_SHAPE.get((method, len(parts), parts[0]))
-    if found is None:
-        raise _unknown(method, path)
-    shape, operation = found
-    label: str | None = None
-    for want, got in zip(shape, parts, strict=True):
-        if want is None:
-            label = got
-        elif want != got:
-            raise _unknown(method, path)
-    return operation, None if label is None else _label(label)  # decoded once the route matched
-
-
-def _label(raw: str) -> str:
-    try:
-        return unquote(raw, errors="strict")
-    except UnicodeDecodeError:
-        raise validation(f"The path label '{raw[:80]}' is not percent-encoded UTF-8") from None
-
-
-def _unknown(method: str, path: str) -> GateError:
-    return GateError("UnknownOperationException",
-                     f"No RUM operation is {method} {path[:200]}")
+            return "PutRumEvents", {"Id": api.decode_label(monitor_id)}
+    operation, labels = api.route(method, path)
+    return operation.name, labels
 
 
 class Front:
@@ -215,16 +116,18 @@ class Front:
     def answer(self, request: HttpRequest) -> HttpAnswer:
         if request.method == "OPTIONS":
             return self.preflight(request)
+        if request.method == "GET" and request.route_path == HEALTH_PATH:
+            return self.health()
         request_id = new_request_id()
         operation = None
         try:
-            operation, label = route(request.method, request.route_path)
+            operation, labels = route(request.method, request.route_path)
             if operation == "PutRumEvents":
                 return self._put_answer(self.gate.put_rum_events(
-                    label or "", request.body, self._origin(request),
+                    labels["Id"], request.body, self._origin(request),
                     content_encoding=request.headers.get("content-encoding"),
                     request_id=request_id))
-            return self._answer(request_id, *self._control(operation, label, request),
+            return self._answer(request_id, *self._control(operation, labels, request),
                                 operation=operation)
         except Exception as err:
             return self._failed(err, request_id, operation)
@@ -234,11 +137,11 @@ class Front:
             return self.answer(request)  # the control plane answers at once
         request_id = new_request_id()
         try:
-            operation, label = route(request.method, request.route_path)
+            operation, labels = route(request.method, request.route_path)
             if operation != "PutRumEvents":
                 return self.answer(request)
             return self._put_answer(await self.gate.put_rum_events_async(
-                label or "", request.body, self._origin(request),
+                labels["Id"], request.body, self._origin(request),
                 content_encoding=request.headers.get("content-encoding"),
                 request_id=request_id))
         except Exception as err:
@@ -262,13 +165,15 @@ class Front:
         return self._answer(request_id, status, body, headers, operation=operation,
                             error=err.code)
 
-    def _control(self, operation: str, label: str | None, request: HttpRequest) -> _Answer:
+    def _control(self, operation: str, labels: Mapping[str, str], request: HttpRequest
+                 ) -> _Answer:
         body: Mapping[str, Any] = {}
         if request.body:
             body = parse_object(decode_body(request.body, request.headers.get("content-encoding"),
                                             self.config.max_body_bytes))
-        query = dict(parse_qsl(request.query, keep_blank_values=True))
-        return _json(_CONTROL[operation](self.gate, label, body, query))
+        op = api.operations()[operation]
+        return _json(self.gate.call(operation, api.request_members(op, labels, request.query,
+                                                                   body)))
 
     def _origin(self, request: HttpRequest) -> Origin:
         identity = None
@@ -277,7 +182,7 @@ class Front:
                 self.config.credentials, method=request.method, scheme=request.scheme,
                 raw_path=request.path, query=request.query, headers=request.headers,
                 body=request.body, now=self.gate.now(), region=self.config.region,
-                max_skew=self.config.max_clock_skew)
+                max_skew=self.config.max_clock_skew, account=self.config.account)
         headers = request.headers
         return Origin(
             source_ip=client_address(request.client, headers.get("x-forwarded-for"),
@@ -303,6 +208,12 @@ class Front:
         if body:
             head = (*head, (b"content-type", b"application/json"))
         return HttpAnswer(status, head, body, request_id, operation, decision, error)
+
+    def health(self) -> HttpAnswer:
+        """Up and serving: the store is open and answers a query."""
+        self.gate.storage.query("SELECT 1")
+        return self._answer(new_request_id(), *_json({"status": "ok", "service": "rum"}),
+                            operation=None)
 
     def preflight(self, request: HttpRequest) -> HttpAnswer:
         asked = request.headers.get("access-control-request-headers") or "*"

@@ -1,106 +1,71 @@
-"""The in-process gate: app monitors, their resource policies, and PutRumEvents decided and stored.
+"""The in-process gate: the RUM API's operations, and PutRumEvents decided and stored.
 
-Control-plane methods take the members boto3 takes (`Name=`, `PolicyDocument=`, ...) and return
-the response boto3 would (a dict), raising `GateError` with the AWS error otherwise. PutRumEvents
-never raises: `put_rum_events` returns a `PutResult` whose status and error are what the caller
-is answered, and any unexpected failure inside becomes InternalServerException with nothing
-stored (the gate fails closed).
+Every operation of botocore's RUM model is a method taking the members boto3 takes
+(`Name=`, `PolicyDocument=`, ...) and returning the response boto3 would (a dict), or raising
+`GateError` with the AWS error; `call(operation, members)` is the same by name. Members are
+checked against the model first (`api.py`); the operations themselves live in `monitors.py`,
+`policies.py`, `metrics.py` and `data.py`.
 
-Order of checks for PutRumEvents (docs/semantics.md, "The gate"): Id format (400), quota
-(429), body decoding and JSON object with a well-formed Alias (400), monitor exists (404),
-authorization (403), full validation (400), store, 200.
+PutRumEvents never raises: `put_rum_events` returns a `PutResult` whose status and error are what
+the caller is answered, and any unexpected failure inside becomes InternalServerException with
+nothing stored (the gate fails closed). Order of its checks (docs/semantics.md, "The gate"): Id
+format (400), quota (429), body decoding and JSON object with a well-formed Alias (400), monitor
+exists (404), authorization (403), full validation (400), store, 200.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import dataclasses
 import itertools
 import json
 import logging
 import os
 import random
 import re
-import threading
 import time
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from rumpolicy.engine import Decision, Request, compile_policy
+from rumpolicy.gate import api, monitors, policies
 from rumpolicy.gate.config import GateConfig
 from rumpolicy.gate.context import Origin, build_request
 from rumpolicy.gate.decision_log import DecisionLog, entry
 from rumpolicy.gate.errors import GateError, internal, monitor_not_found, validation
-from rumpolicy.gate.models import (
-    UUID_PATTERN,
-    CreateAppMonitorBody,
-    DeleteParameters,
-    IdParameter,
-    ListParameters,
-    NameParameter,
-    PutResourcePolicyBody,
-    PutRumEventsBody,
-)
-from rumpolicy.gate.storage import MonitorRecord, Storage, StoredBatch
+from rumpolicy.gate.models import UUID_PATTERN, PutRumEventsBody
+from rumpolicy.gate.registry import AppMonitor, Compiler, Evaluator, Registry
+from rumpolicy.gate.storage import Storage, StoredBatch
 from rumpolicy.gate.throttle import TokenBucket, retry_after_header
 from rumpolicy.gate.validation import (
     decode_body,
     member_error,
     parse_object,
     read_alias,
-    validate,
     validate_put_body,
 )
-from rumpolicy.policy import Policy, PolicyError, load_policy
+
+__all__ = ["AppMonitor", "Compiler", "Evaluator", "Gate", "PutResult", "new_request_id"]
 
 _log = logging.getLogger("rumpolicy.gate")
 
-
-class Evaluator(Protocol):
-    """What decides: `rumpolicy.compile_policy(policy)` by default."""
-
-    def evaluate(self, request: Request, identity_policies: Sequence[Policy] = ()) -> Decision:
-        ...
-
-
-Compiler = Callable[[Policy | None], Evaluator]
-
-
-@dataclass(frozen=True, slots=True)
-class AppMonitor:
-    id: str
-    name: str
-    arn: str
-    created: float
-    last_modified: float
-    spec: Mapping[str, Any]
-    """CreateAppMonitor's members besides Name, as given."""
-    policy_document: str | None = None
-    policy_revision_id: str | None = None
-
-    def describe(self) -> dict[str, Any]:
-        """GetAppMonitor's `AppMonitor` structure."""
-        spec = dict(self.spec)
-        described: dict[str, Any] = {
-            "Name": self.name, "Id": self.id, "Created": _iso(self.created),
-            "LastModified": _iso(self.last_modified), "State": "ACTIVE",
-            "Platform": spec.pop("Platform", "Web"),
-            "DataStorage": {"CwLog": {"CwLogEnabled": bool(spec.pop("CwLogEnabled", False))}},
-        }
-        described.update(spec)
-        return described
-
-    def summary(self) -> dict[str, Any]:
-        """ListAppMonitors' AppMonitorSummary."""
-        return {"Name": self.name, "Id": self.id, "Created": _iso(self.created),
-                "LastModified": _iso(self.last_modified), "State": "ACTIVE",
-                "Platform": self.spec.get("Platform", "Web")}
+Handler = Callable[[Registry, Mapping[str, Any]], dict[str, Any]]
+OPERATIONS: dict[str, Handler] = {
+    "CreateAppMonitor": monitors.create_app_monitor,
+    "GetAppMonitor": monitors.get_app_monitor,
+    "UpdateAppMonitor": monitors.update_app_monitor,
+    "DeleteAppMonitor": monitors.delete_app_monitor,
+    "ListAppMonitors": monitors.list_app_monitors,
+    "TagResource": monitors.tag_resource,
+    "UntagResource": monitors.untag_resource,
+    "ListTagsForResource": monitors.list_tags_for_resource,
+    "PutResourcePolicy": policies.put_resource_policy,
+    "GetResourcePolicy": policies.get_resource_policy,
+    "DeleteResourcePolicy": policies.delete_resource_policy,
+}
+"""Every control-plane operation by its model name; PutRumEvents is the gate's own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +92,6 @@ class PutResult:
         return {} if self.error is None else self.error.body()
 
 
-@dataclass(frozen=True, slots=True)
-class _Live:
-    """A monitor as the data plane sees it: its policy compiled once, when it was put."""
-
-    monitor: AppMonitor
-    evaluator: Evaluator | None
-    problem: str | None = None
-    """Why the stored policy could not be compiled; PutRumEvents then fails closed (500)."""
-
-
 @dataclass(slots=True)
 class _Attempt:
     """What a PutRumEvents call got to, for the decision log."""
@@ -158,17 +113,12 @@ class Gate:
         self._clock = clock
         self._storage = storage if storage is not None else Storage(
             data_dir, synchronous=self.config.synchronous)
-        self._compiler = compiler
         self._offload_commits = self.config.synchronous == "full"
-        self._lock = threading.RLock()
-        self._by_id: dict[str, _Live] = {}
-        self._by_name: dict[str, str] = {}
+        self._registry = Registry(self.config, self._storage, clock, compiler)
         rate = self.config.throttle_rps
         self._bucket = None if rate is None else TokenBucket(rate, clock=clock)
         path = self.config.decision_log
         self._log = None if path is None else DecisionLog(path)
-        for record in self._storage.monitors():
-            self._install(record)
 
     def now(self) -> float:
         """The gate's clock (epoch seconds): injectable, for aws:CurrentTime in tests."""
@@ -179,110 +129,57 @@ class Gate:
         return self._storage
 
     def arn(self, name: str) -> str:
-        return f"arn:aws:rum:{self.config.region}:{self.config.account}:appmonitor/{name}"
-
-    # -- app monitors -----------------------------------------------------------------------
-
-    def create_app_monitor(self, /, **members: Any) -> dict[str, Any]:
-        body = validate(CreateAppMonitorBody, members)
-        if body.Platform in (None, "Web") and body.Domain is None and body.DomainList is None:
-            raise validation("1 validation error detected: Value null at 'Domain' failed to "
-                             "satisfy constraint: CreateAppMonitor requires either Domain or "
-                             "DomainList")
-        spec = body.model_dump(exclude={"Name"}, exclude_none=True)
-        with self._lock:
-            if body.Name in self._by_name:
-                raise GateError("ConflictException",
-                                f"An app monitor named {body.Name} already exists.",
-                                resourceName=body.Name, resourceType="AppMonitor")
-            limit = self.config.max_app_monitors
-            if limit is not None and len(self._by_name) >= limit:
-                raise GateError("ServiceQuotaExceededException",
-                                f"This account already has {limit} app monitors in "
-                                f"{self.config.region}, the quota; delete one, or raise the "
-                                "gate's max_app_monitors setting.")
-            now = self._clock()
-            record = MonitorRecord(str(uuid.uuid4()), body.Name, now, now, json.dumps(spec))
-            self._storage.insert_monitor(record)
-            live = self._install(record)
-        return {"Id": live.monitor.id}
-
-    def get_app_monitor(self, /, **members: Any) -> dict[str, Any]:
-        return {"AppMonitor": self.monitor(self._name(members)).describe()}
-
-    def list_app_monitors(self, /, **members: Any) -> dict[str, Any]:
-        """Sorted by name; NextToken is the last name returned, base64url-encoded."""
-        params = validate(ListParameters, members)
-        after = "" if params.NextToken is None else _decode_token(params.NextToken)
-        limit = params.MaxResults or 100
-        names = sorted(n for n in self._by_name if n > after)
-        page = [self.monitor(n) for n in names[:limit]]
-        answer: dict[str, Any] = {"AppMonitorSummaries": [m.summary() for m in page]}
-        if len(names) > limit:
-            answer["NextToken"] = _encode_token(page[-1].name)
-        return answer
-
-    def delete_app_monitor(self, /, **members: Any) -> dict[str, Any]:
-        """Deletes the monitor, its policy and the batches it accepted."""
-        name = self._name(members)
-        with self._lock:
-            live = self._live(name)
-            self._storage.delete_monitor(live.monitor.id)
-            del self._by_id[live.monitor.id]
-            del self._by_name[name]
-        return {}
+        return self._registry.arn(name)
 
     def monitor(self, name: str) -> AppMonitor:
         """The app monitor called `name`, or ResourceNotFoundException."""
-        return self._live(name).monitor
+        return self._registry.monitor(name)
 
     def monitors(self) -> list[AppMonitor]:
-        return sorted((live.monitor for live in self._by_id.values()), key=lambda m: m.name)
+        return [self._registry.monitor(name) for name in self._registry.names()]
 
-    # -- resource policies ------------------------------------------------------------------
+    # -- the control plane ------------------------------------------------------------------
+
+    def call(self, operation: str, members: Mapping[str, Any]) -> dict[str, Any]:
+        """Run a control-plane operation by its model name with boto3's members."""
+        handler = OPERATIONS.get(operation)
+        if handler is None:
+            raise GateError("UnknownOperationException",
+                            f"{operation} is not a control-plane operation of the RUM API")
+        return handler(self._registry, api.checked(api.operations()[operation], members))
+
+    def create_app_monitor(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("CreateAppMonitor", members)
+
+    def get_app_monitor(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("GetAppMonitor", members)
+
+    def update_app_monitor(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("UpdateAppMonitor", members)
+
+    def delete_app_monitor(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("DeleteAppMonitor", members)
+
+    def list_app_monitors(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("ListAppMonitors", members)
+
+    def tag_resource(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("TagResource", members)
+
+    def untag_resource(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("UntagResource", members)
+
+    def list_tags_for_resource(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("ListTagsForResource", members)
 
     def put_resource_policy(self, /, **members: Any) -> dict[str, Any]:
-        """Loads and compiles the policy once. A PolicyRevisionId, when given, must be the
-        current one; every successful put gets a new revision id (docs/semantics.md)."""
-        name = self._name({"Name": members.get("Name")})
-        body = validate(PutResourcePolicyBody, {k: v for k, v in members.items() if k != "Name"})
-        with self._lock:
-            live = self._live(name)
-            policy = _load(body.PolicyDocument)
-            _check_revision(live.monitor, body.PolicyRevisionId, deleting=False)
-            evaluator = self._compiler(policy)
-            revision = str(uuid.uuid4())
-            now = self._clock()
-            self._storage.set_policy(live.monitor.id, body.PolicyDocument, revision, now)
-            monitor = dataclasses.replace(live.monitor, policy_document=body.PolicyDocument,
-                                          policy_revision_id=revision, last_modified=now)
-            self._by_id[monitor.id] = _Live(monitor, evaluator)
-        return {"PolicyDocument": body.PolicyDocument, "PolicyRevisionId": revision}
+        return self.call("PutResourcePolicy", members)
 
     def get_resource_policy(self, /, **members: Any) -> dict[str, Any]:
-        monitor = self.monitor(self._name(members))
-        if monitor.policy_document is None:
-            raise _no_policy(monitor.name)
-        return {"PolicyDocument": monitor.policy_document,
-                "PolicyRevisionId": monitor.policy_revision_id}
+        return self.call("GetResourcePolicy", members)
 
     def delete_resource_policy(self, /, **members: Any) -> dict[str, Any]:
-        name = self._name({"Name": members.get("Name")})
-        params = validate(DeleteParameters,
-                          {k: v for k, v in members.items() if k != "Name"})
-        with self._lock:
-            live = self._live(name)
-            if live.monitor.policy_document is None:
-                raise _no_policy(name)
-            _check_revision(live.monitor, params.PolicyRevisionId, deleting=True)
-            evaluator = self._compiler(None)
-            now = self._clock()
-            self._storage.set_policy(live.monitor.id, None, None, now)
-            removed = live.monitor.policy_revision_id
-            monitor = dataclasses.replace(live.monitor, policy_document=None,
-                                          policy_revision_id=None, last_modified=now)
-            self._by_id[monitor.id] = _Live(monitor, evaluator)
-        return {} if removed is None else {"PolicyRevisionId": removed}
+        return self.call("DeleteResourcePolicy", members)
 
     # -- data plane -------------------------------------------------------------------------
 
@@ -336,11 +233,11 @@ class Gate:
                  ) -> StoredBatch:
         """Every check, in order, up to the batch to commit; raises GateError to refuse."""
         if not _UUID.fullmatch(monitor_id):
-            validate(IdParameter, {"Id": monitor_id})  # raises, naming the constraint
+            api.check_member("PutRumEvents", "Id", monitor_id)  # raises, naming the constraint
         self._throttle()
         raw, fields = self._body(body, content_encoding)
         alias = read_alias(fields)
-        live = self._by_id.get(monitor_id)
+        live = self._registry.by_id.get(monitor_id)
         if live is None:
             raise monitor_not_found(monitor_id)
         attempt.monitor = live.monitor
@@ -349,7 +246,7 @@ class Gate:
                                f"{live.problem}")
         now = self._clock()
         request = build_request(resource=live.monitor.arn, alias=alias, origin=origin, now=now,
-                                region=self.config.region)
+                                region=self.config.region, resource_tags=live.resource_tags)
         attempt.request = request
         identity = origin.identity
         decision = live.evaluator.evaluate(
@@ -412,34 +309,6 @@ class Gate:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- internals --------------------------------------------------------------------------
-
-    def _install(self, record: MonitorRecord) -> _Live:
-        monitor = AppMonitor(record.id, record.name, self.arn(record.name), record.created,
-                             record.last_modified, MappingProxyType(json.loads(record.spec)),
-                             record.policy_document, record.policy_revision_id)
-        try:
-            policy = None if record.policy_document is None else \
-                load_policy(record.policy_document)
-            live = _Live(monitor, self._compiler(policy))
-        except Exception as err:  # a stored policy this engine no longer accepts
-            _log.error("app monitor %s: stored policy unusable: %s", record.name, err)
-            live = _Live(monitor, None, str(err))
-        self._by_id[record.id] = live
-        self._by_name[record.name] = record.id
-        return live
-
-    def _live(self, name: str) -> _Live:
-        monitor_id = self._by_name.get(name)
-        live = None if monitor_id is None else self._by_id.get(monitor_id)
-        if live is None:
-            raise monitor_not_found(name)
-        return live
-
-    @staticmethod
-    def _name(members: Mapping[str, Any]) -> str:
-        return validate(NameParameter, {"Name": members.get("Name")}).Name
-
 
 _UUID = re.compile(UUID_PATTERN)
 _seed = random.SystemRandom()
@@ -463,36 +332,6 @@ def _refusal(err: Exception, request_id: str) -> GateError:
     _log.error("PutRumEvents %s failed inside the gate; answered 500", request_id,
                exc_info=err)
     return internal(request_id)
-
-
-def _load(document: str) -> Policy:
-    """PutResourcePolicy's document -> Policy, or the AWS error carrying the diagnostics."""
-    try:
-        return load_policy(document)
-    except PolicyError as err:
-        shown = "; ".join(d.format() for d in err.diagnostics)
-        if any(d.code == "policy-too-large" for d in err.diagnostics):
-            raise GateError("PolicySizeLimitExceededException",
-                            f"The policy document is too large. The limit is 4 KB. "
-                            f"{shown}") from None
-        raise GateError("MalformedPolicyDocumentException",
-                        f"The policy document is malformed: {shown}") from None
-
-
-def _check_revision(monitor: AppMonitor, given: str | None, *, deleting: bool) -> None:
-    if given is None or given == monitor.policy_revision_id:
-        return
-    current = "has no policy" if monitor.policy_revision_id is None else \
-        f"is at policy revision {monitor.policy_revision_id}"
-    action = "delete" if deleting else "update"
-    raise GateError("InvalidPolicyRevisionIdException",
-                    f"The policy revision id {given} does not match: app monitor "
-                    f"{monitor.name} {current}; cannot {action} its policy.")
-
-
-def _no_policy(name: str) -> GateError:
-    return GateError("PolicyNotFoundException",
-                     f"The resource-based policy doesn't exist on the app monitor {name}.")
 
 
 def _check_details_id(body: PutRumEventsBody, monitor_id: str) -> None:
@@ -519,20 +358,3 @@ def _stored(body: PutRumEventsBody, raw: bytes, monitor_id: str, now: float, req
         body=raw)
 
 
-def _iso(epoch: float) -> str:
-    """ISOTimestampString: 19 characters, UTC."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
-
-
-def _encode_token(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True
-                                ).decode("utf-8")
-    except (ValueError, UnicodeError):
-        raise validation(f"1 validation error detected: Value '{token[:40]}' at 'NextToken' "
-                         "failed to satisfy constraint: Member must be a token returned by "
-                         "ListAppMonitors") from None

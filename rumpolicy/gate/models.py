@@ -12,11 +12,11 @@ against newer services and the other way round). `null` for an optional member m
 
 # No `from __future__ import annotations` here: TypedDict reads NotRequired[...] from evaluated
 # annotations only, and tests compare its required keys with botocore's.
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, NotRequired
 
 import orjson
 import pydantic_core
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, with_config
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict
 
 from rumpolicy.gate.json_rules import MAX_DEPTH, deeper_than
@@ -27,21 +27,6 @@ UUID_PATTERN = (r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-"
 UserDetailsUserIdString, UserDetailsSessionIdString, AppMonitorId: 36 characters."""
 UUID_LENGTH = 36
 ALIAS_MIN, ALIAS_MAX = 1, 255  # Alias
-NAME_PATTERN = r"(?!\.)[\.\-_#A-Za-z0-9]+"  # AppMonitorName
-NAME_MIN, NAME_MAX = 1, 255
-DOMAIN_PATTERN = (  # AppMonitorDomain
-    r"(localhost)$|^((25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}"
-    r"(25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)$|(?=^[a-zA-Z0-9\.\*-]{4,253}$)(?!.*\.-)(?!.*-\.)"
-    r"(?!.*\.\.)(?!.*[^\.]{64,})^(\*\.)?(?![-\.\*])[^\*]{1,}\.(\*|(?!.*--)(?=.*[a-zA-Z])"
-    r"[^\*]{1,}[^\*-])"
-)
-DOMAIN_MIN, DOMAIN_MAX = 1, 253
-DOMAIN_LIST_MIN, DOMAIN_LIST_MAX = 1, 5  # AppMonitorDomainList
-REVISION_MIN, REVISION_MAX = 1, 255  # PolicyRevisionId
-TAG_KEY_PATTERN = r"(?!aws:)[a-zA-Z+-=._:/]+"  # TagKey
-TAG_KEY_MIN, TAG_KEY_MAX = 1, 128
-TAG_VALUE_MAX = 256  # TagValue
-MAX_RESULTS_MIN, MAX_RESULTS_MAX = 1, 100  # MaxResultsInteger
 LATEST_TIMESTAMP = 253402300799.0
 """9999-12-31T23:59:59Z: the last second an ISO date can show (see `Timestamp`)."""
 
@@ -126,71 +111,3 @@ class PutRumEventsBody(TypedDict):
     RumEvents: list[RumEventShape]
     Alias: NotRequired[AliasText | None]
     SessionMetadata: NotRequired[RepeatedJsonText | None]
-
-
-# -- control plane: not on the hot path, so Python's `re` (which has look-ahead) checks patterns --
-
-_CONTROL = ConfigDict(strict=True, extra="ignore", frozen=True, regex_engine="python-re")
-MonitorName = Annotated[str, StringConstraints(min_length=NAME_MIN, max_length=NAME_MAX,
-                                               pattern=f"^(?:{NAME_PATTERN})$")]
-DomainText = Annotated[str, StringConstraints(min_length=DOMAIN_MIN, max_length=DOMAIN_MAX,
-                                          pattern=f"^(?:{DOMAIN_PATTERN})$")]
-TagKey = Annotated[str, StringConstraints(min_length=TAG_KEY_MIN, max_length=TAG_KEY_MAX,
-                                          pattern=f"^(?:{TAG_KEY_PATTERN})$")]
-TagValue = Annotated[str, StringConstraints(max_length=TAG_VALUE_MAX)]
-RevisionId = Annotated[str, StringConstraints(min_length=REVISION_MIN, max_length=REVISION_MAX)]
-
-
-class CustomEventsShape(BaseModel):
-    model_config = _CONTROL
-    Status: Literal["ENABLED", "DISABLED"] | None = None
-
-
-class CreateAppMonitorBody(BaseModel):
-    """CreateAppMonitor. Configuration members the gate does not act on are kept and echoed by
-    GetAppMonitor, type-checked as JSON objects only."""
-
-    model_config = _CONTROL
-    Name: MonitorName
-    Domain: DomainText | None = None
-    DomainList: Annotated[list[DomainText], Field(min_length=DOMAIN_LIST_MIN,
-                                              max_length=DOMAIN_LIST_MAX)] | None = None
-    Tags: dict[TagKey, TagValue] | None = None
-    AppMonitorConfiguration: dict[str, Any] | None = None
-    CwLogEnabled: bool | None = None
-    CustomEvents: CustomEventsShape | None = None
-    DeobfuscationConfiguration: dict[str, Any] | None = None
-    Platform: Literal["Web", "Android", "iOS"] | None = None
-
-
-class PutResourcePolicyBody(BaseModel):
-    model_config = _CONTROL
-    PolicyDocument: str
-    PolicyRevisionId: RevisionId | None = None
-
-
-class NameParameter(BaseModel):
-    """A monitor name arriving in the URI ({Name})."""
-
-    model_config = _CONTROL
-    Name: MonitorName
-
-
-class IdParameter(BaseModel):
-    """PutRumEvents' {Id} URI label."""
-
-    model_config = _DATA
-    Id: UuidText
-
-
-class ListParameters(BaseModel):
-    """ListAppMonitors' query string (maxResults, nextToken)."""
-
-    model_config = ConfigDict(strict=False, extra="ignore", frozen=True)
-    MaxResults: Annotated[int, Field(ge=MAX_RESULTS_MIN, le=MAX_RESULTS_MAX)] | None = None
-    NextToken: str | None = None
-
-
-class DeleteParameters(BaseModel):
-    model_config = _CONTROL
-    PolicyRevisionId: RevisionId | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import time
 from typing import Any
 
@@ -19,7 +20,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from rumpolicy.gate import Credential, Gate, GateConfig, _sqlite
-from rumpolicy.gate import front as front_module
 from rumpolicy.gate.app import create_app
 from rumpolicy.gate.errors import GateError
 from rumpolicy.gate.front import route
@@ -100,7 +100,7 @@ def test_errors_carry_modeled_members(http: Http) -> None:
                             "ResourceNotFoundException", 404)
     assert body["resourceName"] == unknown and body["resourceType"] == "AppMonitor"
     assert_aws_error(client.get("/appmonitor/shop/policies"), "UnknownOperationException", 404)
-    assert_aws_error(client.patch("/appmonitor/shop"), "UnknownOperationException", 404)
+    assert_aws_error(client.patch("/appmonitor/shop/policy"), "UnknownOperationException", 404)
 
 
 def test_an_id_with_an_encoded_slash_is_a_bad_id(http: Http) -> None:
@@ -110,59 +110,63 @@ def test_an_id_with_an_encoded_slash_is_a_bad_id(http: Http) -> None:
     assert "Value 'a/b' at 'Id'" in body["message"]
 
 
-def test_no_two_routes_share_a_lookup_key() -> None:
-    """route() finds a route by (method, segment count, first segment); two routes under one
-    key would leave one of them unreachable."""
-    assert len(front_module._BY_SHAPE) == len(front_module._ROUTES)
+def _model_routes() -> list[tuple[str, re.Pattern[str], str]]:
+    """botocore's request URIs read plainly, as regular expressions over the raw path."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("rum")
+    routes = []
+    for operation in model.operation_names:
+        http = model.operation_model(operation).http
+        template = http["requestUri"].rstrip("/")
+        pattern = re.sub(r"\\{(\w+)\+?\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        routes.append((http["method"], re.compile(f"^{pattern}/?$"), operation))
+    return routes
 
 
 def test_every_operation_routes_as_botocores_model_says() -> None:
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("rum")
-    for operation in ("PutRumEvents", "CreateAppMonitor", "GetAppMonitor", "ListAppMonitors",
-                      "DeleteAppMonitor", "PutResourcePolicy", "GetResourcePolicy",
-                      "DeleteResourcePolicy"):
+    assert len(model.operation_names) == 20
+    for operation in model.operation_names:
         http = model.operation_model(operation).http
         template = http["requestUri"]
-        path = template.replace("{Id}", "a%2Db").replace("{Name}", "a%2Db")
-        label = "a-b" if "{" in template else None
-        assert route(http["method"], path) == (operation, label)
-        assert route(http["method"], path.rstrip("/")) == (operation, label)
+        path = re.sub(r"\{\w+\+?\}", "a%2Db", template)
+        labels = {name: "a-b" for name in re.findall(r"\{(\w+)\+?\}", template)}
+        assert route(http["method"], path) == (operation, labels)
+        assert route(http["method"], path.rstrip("/")) == (operation, labels)
         with pytest.raises(GateError):
             route(http["method"], path.rstrip("/") + "/extra/more")
         with pytest.raises(GateError):
-            route("PATCH", path)
+            route("HEAD", path)
 
 
-_SEGMENTS = st.sampled_from(["appmonitors", "appmonitor", "policy", "x", "", "a%2Fb", "%ff"])
+_SEGMENTS = st.sampled_from(["appmonitors", "appmonitor", "policy", "x", "", "a%2Fb", "%ff",
+                             "rummetrics", "metrics", "metricsdestination", "tags", "data"])
 
 
 @given(method=st.sampled_from(["POST", "GET", "PUT", "DELETE", "PATCH"]),
        segments=st.lists(_SEGMENTS, max_size=5))
-def test_routing_is_the_route_table_read_segment_by_segment(method: str,
-                                                            segments: list[str]) -> None:
-    """Whatever shortcut `route` takes, it answers as the table in app.py read plainly: match
-    the segments (one trailing empty one optional), labels percent-decoded."""
+def test_routing_is_the_model_read_plainly(method: str, segments: list[str]) -> None:
+    """Whatever shortcut `route` takes, it answers as botocore's request URIs read plainly:
+    the path matches the template (one trailing slash optional), labels percent-decoded."""
     path = "/" + "/".join(segments)
-    parts = path.split("/")[1:]
-    if len(parts) > 1 and parts[-1] == "":
-        parts = parts[:-1]
     expected: Any = None
-    for verb, shape, operation in front_module._ROUTES:
-        if verb == method and len(shape) == len(parts) and all(
-                want is None or want == got for want, got in zip(shape, parts, strict=True)):
-            labels = [got for want, got in zip(shape, parts, strict=True) if want is None]
-            expected = (operation, labels[0] if labels else None)
+    for verb, pattern, operation in _model_routes():
+        match = pattern.match(path)
+        if verb == method and match:
+            expected = (operation, match.groupdict())
             break
     try:
         found: Any = route(method, path)
     except GateError as err:
         found = err.code
-    if expected is not None and expected[1] is not None and "%ff" in expected[1]:
+    if expected is not None and any("%ff" in v for v in expected[1].values()):
         assert found == "ValidationException"  # not UTF-8 once decoded
     elif expected is not None:
-        assert found == (expected[0], expected[1] and expected[1].replace("%2F", "/"))
+        assert found == (expected[0], {k: v.replace("%2F", "/")
+                                       for k, v in expected[1].items()})
     else:
         assert found == "UnknownOperationException"
 
@@ -314,7 +318,7 @@ def test_unexpected_failures_in_the_app_answer_500_with_cors(
     def explode(*args: Any, **members: Any) -> Any:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(gate, "get_app_monitor", explode)
+    monkeypatch.setattr(gate, "call", explode)
     assert_aws_error(client.get("/appmonitor/shop"), "InternalServerException", 500)
     monkeypatch.setattr(_sqlite, "_write_together", explode)  # the in-loop commit (in memory)
     response = client.post(f"/appmonitors/{monitor_id}", content=encoded(batch(monitor_id, "v1")))

@@ -24,10 +24,6 @@ DECLARED: dict[str, tuple[int | None, int | None, str | None]] = {
     "UserDetailsUserIdString": (models.UUID_LENGTH, models.UUID_LENGTH, models.UUID_PATTERN),
     "UserDetailsSessionIdString": (models.UUID_LENGTH, models.UUID_LENGTH, models.UUID_PATTERN),
     "Alias": (models.ALIAS_MIN, models.ALIAS_MAX, None),
-    "AppMonitorName": (models.NAME_MIN, models.NAME_MAX, models.NAME_PATTERN),
-    "AppMonitorDomain": (models.DOMAIN_MIN, models.DOMAIN_MAX, models.DOMAIN_PATTERN),
-    "PolicyRevisionId": (models.REVISION_MIN, models.REVISION_MAX, None),
-    "TagKey": (models.TAG_KEY_MIN, models.TAG_KEY_MAX, models.TAG_KEY_PATTERN),
 }
 
 
