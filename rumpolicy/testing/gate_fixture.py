@@ -13,10 +13,10 @@ loopback port with ready boto3 clients.
 
 Fixtures: `rum_mock` (rumpolicy.mock_rum for the test: every boto3 RUM client answers from an
 in-memory Gate, which the fixture yields), `rum_gate` (one server per test session, data in a
-temporary directory), `rum_gate_config` (override it in your conftest.py to configure that server), `rum_client` (an
-unsigned boto3 RUM client with host-prefix injection off and no retries) and `rum_signed_client`
-(a factory of signed clients; by default it signs with the test credential the default config
-declares). Use names unique to each test: the server is shared.
+temporary directory), `rum_gate_config` (override it in your conftest.py to configure that
+server), `rum_client` (an unsigned boto3 RUM client with host-prefix injection off and no
+retries) and `rum_signed_client` (a factory of signed clients; by default it signs with the
+test credential the default config declares). Use names unique to each test: the server is shared.
 
 boto3 and the gate are imported only when used, so loading the plugin costs next to nothing.
 """
