@@ -118,6 +118,7 @@ def _check_arn(member: str, arn: str, service: str, resource: str, what: str) ->
     resource the member names (docs/semantics.md)."""
     parts = arn.split(":", 5)
     if len(parts) < 6 or parts[0] != "arn" or not parts[1] or parts[2] != service \
+            or bool(parts[3]) != (service != "iam") \
             or not parts[4].isdigit() or len(parts[4]) != 12 \
             or not parts[5].startswith(resource) or parts[5] == resource:
         raise member_error(member, arn, f"Member must be {what}")

@@ -156,6 +156,9 @@ def test_a_cloudwatch_destination_takes_neither_arn_nor_role(g: Gate) -> None:
       "IamRoleArn": ROLE}, "DestinationArn"),
     ({**EV, "IamRoleArn": "arn:aws:iam::123456789012:user/alice"}, "IamRoleArn"),
     ({**EV, "IamRoleArn": "arn:aws:iam::12345:role/short-account"}, "IamRoleArn"),
+    ({**EV, "IamRoleArn": "arn:aws:iam:us-east-1:123456789012:role/regional"}, "IamRoleArn"),
+    ({**EV, "DestinationArn": "arn:aws:evidently::123456789012:project/p",
+      "IamRoleArn": ROLE}, "DestinationArn"),
 ])
 def test_an_evidently_destination_needs_an_experiment_arn_and_a_role(
         g: Gate, members: dict[str, Any], member: str) -> None:
