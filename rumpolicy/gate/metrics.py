@@ -40,6 +40,8 @@ PAGE_SIZE = 50
 
 Destination = tuple[str, str]
 """(CloudWatch or Evidently, the DestinationArn: '' for CloudWatch)."""
+_WHERE = "monitor_id = ? AND destination = ? AND destination_arn = ?"
+"""The rows of one destination: (monitor id, kind, ARN)."""
 
 
 # -- destinations ----------------------------------------------------------------------------
@@ -94,9 +96,8 @@ def delete_rum_metrics_destination(registry: Registry, members: Mapping[str, Any
     destination = _destination(members)
     with registry.lock:
         monitor_id = _held_destination(registry, members["AppMonitorName"], destination)
-        registry.storage.execute((
-            "DELETE FROM metrics_destinations WHERE monitor_id = ? AND destination = ?"
-            " AND destination_arn = ?", (monitor_id, *destination)))
+        registry.storage.execute((f"DELETE FROM metrics_destinations WHERE {_WHERE}",
+                                  (monitor_id, *destination)))
     return {}
 
 
@@ -141,9 +142,8 @@ def _held_destination(registry: Registry, name: str, destination: Destination) -
     """The id of the monitor called `name` if it has `destination`; else
     ResourceNotFoundException (definitions need their destination first)."""
     monitor_id = registry.monitor(name).id
-    if not registry.storage.query(
-            "SELECT 1 FROM metrics_destinations WHERE monitor_id = ? AND destination = ?"
-            " AND destination_arn = ?", (monitor_id, *destination)):
+    if not registry.storage.query(f"SELECT 1 FROM metrics_destinations WHERE {_WHERE}",
+                                  (monitor_id, *destination)):
         kind, arn = destination
         raise GateError("ResourceNotFoundException",
                         f"App monitor {name} has no {kind} metrics destination"
@@ -153,9 +153,6 @@ def _held_destination(registry: Registry, name: str, destination: Destination) -
 
 
 # -- metric definitions ----------------------------------------------------------------------
-
-_WHERE = "monitor_id = ? AND destination = ? AND destination_arn = ?"
-"""The rows of one destination: (monitor id, kind, ARN)."""
 
 
 def batch_create_rum_metric_definitions(registry: Registry, members: Mapping[str, Any]

@@ -685,6 +685,50 @@ def test_created_and_errors_partition_the_request_and_batch_get_returns_the_crea
         assert [e["ErrorCode"] for e in again["Errors"]].count("ConflictException") >= len(ids)
 
 
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=3),
+    max_leaves=8)
+_DEFINITION = st.fixed_dictionaries({}, optional={
+    "Name": st.sampled_from([*DOCUMENTED, "Checkouts"]) | _JSON,
+    "Namespace": st.sampled_from(["AWS/RUM", "AWS/", "Shop"]) | _JSON,
+    "ValueKey": st.sampled_from(["event_details.value", "x.y", ""]) | _JSON,
+    "UnitLabel": st.sampled_from(["Count", "None"]) | _JSON,
+    "DimensionKeys": st.dictionaries(st.sampled_from(["metadata.osName", "a.b", ""]),
+                                     st.sampled_from(["OSName", " ", ":x"]), max_size=2) | _JSON,
+    "EventPattern": st.text(max_size=40) | _JSON.map(json.dumps) | _PATTERNS})
+_MEMBERS = st.fixed_dictionaries({}, optional={
+    "AppMonitorName": st.sampled_from(["shop", "nope"]) | _JSON,
+    "Destination": st.sampled_from(["CloudWatch", "Evidently"]) | _JSON,
+    "DestinationArn": st.sampled_from([EXPERIMENT, "arn:a:b:c:d:e"]) | _JSON,
+    "IamRoleArn": st.sampled_from([ROLE, "arn:aws:iam::1:role/"]) | _JSON,
+    "MetricDefinitions": st.lists(_DEFINITION, max_size=4) | _JSON,
+    "MetricDefinition": _DEFINITION | _JSON,
+    "MetricDefinitionIds": st.lists(st.text(max_size=4), max_size=3) | _JSON,
+    "MetricDefinitionId": st.text(max_size=4) | _JSON,
+    "MaxResults": st.integers(-1, 101) | _JSON,
+    "NextToken": st.text(max_size=12) | _JSON})
+
+
+@settings(max_examples=300, deadline=None)
+@given(operation=st.sampled_from([
+    "PutRumMetricsDestination", "ListRumMetricsDestinations", "DeleteRumMetricsDestination",
+    "BatchCreateRumMetricDefinitions", "BatchGetRumMetricDefinitions",
+    "BatchDeleteRumMetricDefinitions", "UpdateRumMetricDefinition"]), members=_MEMBERS)
+def test_any_members_are_answered_or_refused_never_a_5xx(operation: str,
+                                                         members: dict[str, Any]) -> None:
+    with Gate(None, clock=lambda: NOW) as gate:
+        gate.create_app_monitor(Name="shop", Domain="example.com")
+        gate.put_rum_metrics_destination(AppMonitorName="shop", **CW)
+        gate.put_rum_metrics_destination(AppMonitorName="shop", IamRoleArn=ROLE, **EV)
+        try:
+            gate.call(operation, members)
+        except GateError as err:
+            assert err.status < 500, err
+
+
 # -- over HTTP ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
