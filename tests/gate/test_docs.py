@@ -20,11 +20,11 @@ def recipes() -> list[str]:
     return re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
 
 
-def test_the_doc_has_three_recipes() -> None:
-    assert len(recipes()) == 3
+def test_the_doc_has_four_recipes() -> None:
+    assert len(recipes()) == 4
 
 
-@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("index", [0, 1, 3])
 def test_python_recipes_run(index: int, capsys: pytest.CaptureFixture[str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
