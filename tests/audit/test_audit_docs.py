@@ -7,7 +7,7 @@ from pathlib import Path
 from rumpolicy.analysis.audit import CATALOGUE
 from rumpolicy.analysis.audit.actions import coverage
 from rumpolicy.analysis.audit.catalogue import markdown_table
-from rumpolicy.analysis.audit.registry import registered
+from rumpolicy.analysis.audit.checks import registered
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -92,7 +92,8 @@ def test_json_shape_is_stable():
     assert list(out) == ["findings"]
     (finding,) = out["findings"]
     assert list(finding) == ["id", "severity", "title", "message", "file", "line", "column",
-                             "fix", "snippet"]
+                             "fix", "snippet", "path"]
+    assert finding["path"] == "$.Statement[0].Condition.StringEqualsIfExists"
     assert finding["id"] == "alias-allows-missing" and finding["severity"] == "security"
     assert (finding["line"], finding["column"]) == (11, 9)
 

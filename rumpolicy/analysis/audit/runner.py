@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rumpolicy.analysis.audit.context import AuditContext, make_finding, source_lines
 from rumpolicy.analysis.audit.findings import Finding
-from rumpolicy.analysis.audit.registry import registered
+from rumpolicy.analysis.audit.checks import registered
 from rumpolicy.policy import Diagnostic, PolicyError, load_policy
 
 
@@ -145,4 +145,4 @@ def _from_diagnostic(diagnostic: Diagnostic, file: str, lines: list[str]) -> Fin
             check_id = refined
             break
     return make_finding(check_id, file, diagnostic.line, diagnostic.column, diagnostic.message,
-                        lines)
+                        lines, path=diagnostic.path)
