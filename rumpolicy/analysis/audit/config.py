@@ -96,8 +96,10 @@ def load_config(path: Path) -> AuditConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         found = re.search(r"\(at line (\d+), column (\d+)\)$", str(err))
-        where = f"{found.group(1)}:{found.group(2)}" if found else "1:1"
-        message = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(err))
+        lines = text.split("\n")
+        where = (f"{found.group(1)}:{found.group(2)}" if found
+                 else f"{len(lines)}:{len(lines[-1]) + 1}")  # "at end of document"
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", str(err))
         raise ConfigError(f"{path}:{where}: not valid TOML: {message}") from None
     return _Reader(path, text).read(data)
 

@@ -12,6 +12,7 @@ from; a trailing slash matches directories only; `*` and `?` stop at slashes, `*
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ class PatternSet:
         """Whether a file found some other way (named on the command line, or for
         per-file-ignores) falls under the patterns: it, or a directory above it up to the base,
         is matched (a walk would not have entered that directory)."""
+        path = Path(os.path.normpath(path))
         parents = [p for p in reversed(path.parents) if _relative(p, self.base) not in (None, ".")]
         for parent in parents:
             if self.decide(parent, True):
@@ -131,7 +133,7 @@ class PatternSet:
 
 
 def _relative(path: Path, base: Path) -> str | None:
-    try:
-        return path.relative_to(base).as_posix()
+    try:  # normpath: `../policies/x.json` from a subdirectory must meet patterns of its base
+        return Path(os.path.normpath(path)).relative_to(os.path.normpath(base)).as_posix()
     except ValueError:
         return None

@@ -202,8 +202,8 @@ def _convert_yaml(node: yaml.Node, lines: list[str], depth: int) -> Node:
         return Sequence(tuple(_convert_yaml(v, lines, depth + 1) for v in node.value),
                         line, column)
     assert isinstance(node, yaml.ScalarNode)
-    if node.style is None and tag != "tag:yaml.org,2002:str":
-        constructed = yaml.safe_load(node.value) if node.value else None
+    if not node.style and tag != "tag:yaml.org,2002:str":  # plain: a number, bool, null, date
+        constructed = yaml.constructor.SafeConstructor().construct_object(node)
         if not isinstance(constructed, str):
             return Scalar(constructed, line, column)
     return _yaml_text(node, lines)
@@ -218,8 +218,6 @@ def _untagged(node: yaml.Node) -> yaml.Node:
     copy = type(node).__new__(type(node))
     copy.__dict__.update(node.__dict__)
     copy.tag = kinds[type(node)]
-    if isinstance(node, yaml.ScalarNode) and node.value and node.style is None:
-        copy.tag = "tag:yaml.org,2002:str"
     return copy
 
 
@@ -229,7 +227,7 @@ def _yaml_text(node: yaml.ScalarNode, lines: list[str]) -> Text:
     value = node.value
     if node.style == "|":
         return Text(value, line, column, lambda: _literal_places(value, lines, start.line + 1))
-    if node.style in (None, "'", '"') and start.line == end.line:
+    if node.style in (None, "", "'", '"') and start.line == end.line:
         source = lines[start.line][start.column:end.column]
         return Text(value, line, column, lambda: _inline_places(value, source, node.style,
                                                                  line, column))
@@ -259,7 +257,7 @@ def _literal_places(value: str, lines: list[str], first: int) -> list[Place]:
 
 def _inline_places(value: str, source: str, style: str | None, line: int,
                    column: int) -> list[Place]:
-    if style is None or style == "'":
+    if not style or style == "'":
         body = source[1:-1] if style else source
         if body == value:
             shift = 1 if style else 0
