@@ -38,7 +38,9 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args, extras = parser.parse_known_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    _refuse_unknown_flags(parser, arguments)
+    args, extras = parser.parse_known_args(arguments)
     if extras:
         command: argparse.ArgumentParser = getattr(args, "command_parser", parser)
         (command if isinstance(command, Parser) else parser).unrecognized(extras)
@@ -49,3 +51,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `rumpolicy demo | head`
         return EXIT_OK
+
+
+def _refuse_unknown_flags(parser: Parser, argv: list[str]) -> None:
+    """A flag the command does not have is reported first, with a suggestion: argparse would
+    otherwise complain about the required option it hides (`--mon ARN` for `--monitor ARN`)."""
+    choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for index, token in enumerate(argv):
+        if token in choices:
+            command = choices[token]
+            rest = argv[index + 1:]
+            rest = rest[:rest.index("--")] if "--" in rest else rest
+            unknown = [t for t in rest if t.startswith("--")
+                       and t.split("=", 1)[0] not in command._option_string_actions]
+            if unknown:
+                command.unrecognized(unknown)
+            return
+        if not token.startswith("-"):
+            return

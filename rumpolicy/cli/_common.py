@@ -41,11 +41,15 @@ class Parser(argparse.ArgumentParser):
 
     def unrecognized(self, extras: list[str]) -> NoReturn:
         """Unknown arguments: this command's usage, and the option the first one may mean."""
-        flags = [o for o in self._option_string_actions if o.startswith("--")]
+        flags = [o for o, a in self._option_string_actions.items()
+                 if o.startswith("--") and a.help != argparse.SUPPRESS]
         hint = ""
         for extra in extras:
             if extra.startswith("-"):
-                hint = did_you_mean(extra.split("=", 1)[0], flags)
+                typed = extra.split("=", 1)[0]
+                prefixed = [f for f in flags if f.startswith(typed)]  # an abbreviation
+                hint = (f"; did you mean '{prefixed[0]}'?" if len(prefixed) == 1
+                        else did_you_mean(typed, flags))
                 break
         self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
 
