@@ -10,6 +10,7 @@ this process, where a fork would cost more than it saves.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -54,11 +55,15 @@ def audit_candidates(candidates: Sequence[Candidate], monitor: str | None = None
                 progress(1)
         return
     context = multiprocessing.get_context("fork")
-    with context.Pool(min(jobs, len(candidates)), _start_worker, (job,)) as pool:
-        for result in pool.imap(_audit_in_worker, candidates, chunksize=_CHUNK):
-            yield result
-            if progress is not None:
-                progress(1)
+    gc.freeze()  # the workers' collector then never touches (and copies) the parent's objects
+    try:
+        with context.Pool(min(jobs, len(candidates)), _start_worker, (job,)) as pool:
+            for result in pool.imap(_audit_in_worker, candidates, chunksize=_CHUNK):
+                yield result
+                if progress is not None:
+                    progress(1)
+    finally:
+        gc.unfreeze()
 
 
 _JOB: tuple[str | None, Settings] = (None, Settings())
