@@ -143,3 +143,13 @@ def test_jobs_give_exactly_the_findings_of_one_job(tmp_path):
     two = collect(audit_candidates(files, jobs=2))
     assert one == two
     assert len(one.files) == 151 and one.skipped == 1 and one.findings
+
+
+def test_this_repository_passes_its_own_audit(capsys, monkeypatch):
+    """pyproject.toml's [tool.rumpolicy.audit] excludes the deliberately broken fixtures and
+    accepts AWS's published allow-all sample; everything else must be clean."""
+    monkeypatch.chdir(ROOT)
+    code = main(["audit", "--format", "json", "--jobs", "1"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["findings"] == []
+    assert report["summary"]["files"] >= 10 and report["summary"]["ignored"] == 2

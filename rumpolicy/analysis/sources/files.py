@@ -64,8 +64,8 @@ def read_text(text: str, file: str, named: bool, settings: Settings, suffix: str
 
 def _json(text: str, file: str, named: bool, settings: Settings) -> FileContents:
     maybe_container = '"Resources"' in text or '"terraform_version"' in text
-    if '"Statement"' in text and not maybe_container:
-        return _policy(text, file)
+    if named and '"Statement"' in text and not maybe_container:
+        return _policy(text, file)  # the audit's fast path, with no parse spent on sniffing
     try:
         head = json.loads(text)
     except (ValueError, RecursionError) as err:
