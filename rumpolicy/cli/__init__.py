@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 from rumpolicy.cli._common import EXIT_OK, EXIT_USAGE, Parser, UsageError
 
@@ -56,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _refuse_unknown_flags(parser: Parser, argv: list[str]) -> None:
     """A flag the command does not have is reported first, with a suggestion: argparse would
     otherwise complain about the required option it hides (`--mon ARN` for `--monitor ARN`)."""
-    choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    action = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
+    choices = cast(dict[str, Parser], action.choices)
     for index, token in enumerate(argv):
         if token in choices:
             command = choices[token]

@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from _bench import audit_bench  # tests/_bench.py
+
 from rumpolicy.analysis.audit.batch import audit_candidates, collect
 from rumpolicy.analysis.sources import discover
 from rumpolicy.cli import main

@@ -69,7 +69,8 @@ _PATTERNS = st.sampled_from([
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(paths=st.lists(st.lists(_NAMES, min_size=1, max_size=3), min_size=1, max_size=8),
        patterns=st.lists(_PATTERNS, min_size=1, max_size=4),
        nested=st.lists(_PATTERNS, max_size=2))
