@@ -32,7 +32,8 @@ Printed: policies/s for both and the ratio (target: rumpolicy >= parliament, in 
 one job over files), plus how many findings each produced and how many of rumpolicy's came from
 the engine, and the speed-up of 2 jobs over 1 (target: >= 1.6x on a 2-core machine). The
 ratios are measured in the same run on the same machine, so they hold across machines better
-than the absolute figures; the jobs speed-up needs both cores free of other work. Exit status 1 when a tool cannot run; a missed target is reported, not fatal.
+than the absolute figures; the jobs speed-up needs both cores free of other work. Exit status
+1 when a tool cannot run; a missed target is reported, not fatal.
 """
 
 from __future__ import annotations
