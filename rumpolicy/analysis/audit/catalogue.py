@@ -76,10 +76,11 @@ def _engine(id: str, severity: Severity, title: str, why: str, fix: str, doc: st
 CHECKS: tuple[CheckInfo, ...] = (
     # -- the file is not a policy ------------------------------------------------------------
     _loader("not-a-policy", "Not a policy document",
-            "The file is not JSON text (a YAML file, a binary, an empty file): PutResourcePolicy "
-            "would reject it with MalformedPolicyDocumentException.",
-            "Keep only JSON policy documents where the audit looks, or name the files "
-            "explicitly.", _RUM),
+            "The file named holds no policy: not JSON text (YAML that is not a template, a "
+            "binary, an empty file), which PutResourcePolicy would reject with "
+            "MalformedPolicyDocumentException, or Terraform source.",
+            "Name policy documents, templates and plans (a directory walk skips other files; "
+            "--force-exclude makes named files skipped alike).", _RUM),
     # -- the file holding the policy cannot be read (templates, plans) ------------------------
     _source("template-syntax", _E, "Template cannot be parsed",
             "The CloudFormation template (or Terraform plan) is not valid YAML or JSON, so "
