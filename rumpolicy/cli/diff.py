@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rumpolicy.cli._common import (
     EXIT_FAIL,
     EXIT_OK,
+    STDIN,
     UsageError,
     add_format,
     add_monitor,
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit(args, json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        emit(args, render(result, args.old, args.new))
+        emit(args, render(result, *(STDIN if n == "-" else n for n in (args.old, args.new))))
     return EXIT_FAIL if fails(args.fail_on, result) else EXIT_OK
 
 

@@ -153,3 +153,32 @@ def test_standard_input(capsys, monkeypatch):
     findings = json.loads(out)["findings"]
     assert code == 1 and [(f["file"], f["id"]) for f in findings] == [
         ("<stdin>", "alias-allows-missing")]
+
+
+def test_progress_bar_on_stderr_is_erased_and_stdout_untouched(capsys, tmp_path):
+    for index in range(3):
+        (tmp_path / f"p{index}.json").write_text(CLEAN.read_text())
+    code, out, err = run(capsys, str(tmp_path), "--progress", "always", "--jobs", "1")
+    assert code == 0 and out == "no findings in 3 files\n"
+    assert err.startswith("\rauditing [") and "3/3 files" in err and err.endswith("\r\x1b[K")
+    code, out, err = run(capsys, str(tmp_path))  # auto: not a terminal here
+    assert err == ""
+
+
+def test_sarif_to_an_output_file(capsys, tmp_path):
+    target = tmp_path / "audit.sarif"
+    code, out, _ = run(capsys, str(SECURITY), "--format", "sarif", "--output", str(target))
+    assert code == 1 and out == ""
+    assert json.loads(target.read_text())["runs"][0]["results"][0]["ruleId"] == \
+        "alias-allows-missing"
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["--account", "12345"], "--account '12345': an AWS account id is 12 digits"),
+    (["--region", "Mars"], "--region 'Mars': not a Region name"),
+    (["--parameter", "NoValue"], "--parameter 'NoValue': write NAME=VALUE"),
+    (["--baseline", "a.json", "--write-baseline", "b.json"], "cannot be used together"),
+])
+def test_template_and_baseline_option_errors(capsys, argv, fragment):
+    code, out, err = run(capsys, str(CLEAN), *argv)
+    assert code == 2 and out == "" and fragment in err
