@@ -88,6 +88,16 @@ def to_stdout(args: argparse.Namespace) -> bool:
     return getattr(args, "output", None) is None
 
 
+FAIL_ON_CHANGES = ("any", "new-access", "none")
+"""`--fail-on` of the commands that compare two policies (diff, replay --against)."""
+
+
+def add_fail_on_changes(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument("--fail-on", choices=FAIL_ON_CHANGES, default=default,
+                        help="exit 1 on any change (default), only on new access (the new "
+                             "policy allows a request the old one did not), or never")
+
+
 def add_monitor(parser: argparse.ArgumentParser, help: str, required: bool = False) -> None:
     from rumpolicy.policy.arns import PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION
 

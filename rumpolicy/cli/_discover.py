@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,4 +81,8 @@ def discover(args: argparse.Namespace, config: AuditConfig) -> Discovery:
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
     excludes = [config.excludes(), PatternSet.of(Path.cwd(), args.exclude, "--exclude")]
-    return walk(paths, excludes, force_exclude=args.force_exclude)
+    found = walk(paths, excludes, force_exclude=args.force_exclude)
+    if not found.files and "-" not in args.paths:  # like ruff: said, but not an error
+        print(f"rumpolicy: warning: no files to read under {' '.join(args.paths)} (after "
+              "excludes)", file=sys.stderr)
+    return found

@@ -87,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
     known = _load_baseline(Path(args.baseline)) if args.baseline else None
     resolve = settings(args)
     found = discover(args, config)
-    if not found.files and "-" not in args.paths:
-        raise UsageError(f"no files to audit under {', '.join(args.paths)} (after excludes)")
     bar = ProgressBar(sys.stderr, len(found.files), "auditing",
                       enabled={"auto": None, "always": True, "never": False}[args.progress])
     results = list(audit_candidates(found.files, args.monitor, resolve,

@@ -14,14 +14,13 @@ from rumpolicy.cli._common import (
     EXIT_OK,
     STDIN,
     UsageError,
+    add_fail_on_changes,
     add_format,
     add_monitor,
     add_output,
     emit,
     load_policy_file,
 )
-
-FAIL_ON = ("any", "new-access", "none")
 
 if TYPE_CHECKING:
     from rumpolicy.analysis.diff import PolicyDiff
@@ -40,9 +39,7 @@ def register(commands: Any) -> None:
                         help="with --monitor, analyse every action, not only rum:PutRumEvents")
     add_format(parser)
     add_output(parser)
-    parser.add_argument("--fail-on", choices=FAIL_ON, default="any",
-                        help="exit 1 on any change (default), only on new access (NEW allows "
-                             "what OLD did not), or never")
+    add_fail_on_changes(parser, "any")
     parser.set_defaults(run=run)
 
 

@@ -17,14 +17,13 @@ from rumpolicy.cli._common import (
     EXIT_FAIL,
     EXIT_OK,
     UsageError,
+    add_fail_on_changes,
     add_format,
     add_monitor,
     add_output,
     emit,
     load_policy_file,
 )
-
-FAIL_ON = ("any", "new-access", "none")
 
 
 def register(commands: Any) -> None:
@@ -40,9 +39,7 @@ def register(commands: Any) -> None:
     add_monitor(parser, "replay only records for this app monitor")
     add_format(parser)
     add_output(parser)
-    parser.add_argument("--fail-on", choices=FAIL_ON,
-                        help="with --against: exit 1 on any change (default), only when a "
-                             "request is newly allowed, or never")
+    add_fail_on_changes(parser, None)  # None: not given, which --against makes "any"
     parser.add_argument("--fail-on-change", dest="fail_on", action="store_const", const="any",
                         help=argparse.SUPPRESS)  # before --fail-on existed
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",

@@ -182,3 +182,12 @@ def test_sarif_to_an_output_file(capsys, tmp_path):
 def test_template_and_baseline_option_errors(capsys, argv, fragment):
     code, out, err = run(capsys, str(CLEAN), *argv)
     assert code == 2 and out == "" and fragment in err
+
+
+def test_nothing_left_to_read_is_a_warning_not_a_failure(capsys, tmp_path):
+    """pre-commit may name only excluded files; ruff likewise warns and exits 0."""
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "p.json").write_text(SECURITY.read_text())
+    code, out, err = run(capsys, str(tmp_path / "node_modules" / "p.json"), "--force-exclude")
+    assert code == 0 and out == "no findings in 0 files\n"
+    assert err.startswith("rumpolicy: warning: no files to read under ")
