@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
                                     args.jobs or default_jobs(), bar.advance))
     bar.finish()
     if "-" in args.paths:
-        findings, silenced = audit_contents(
-            read_bytes(sys.stdin.buffer.read(), STDIN, True, resolve), args.monitor)
-        results.append(FileResult(STDIN, "policy", tuple(findings), silenced))
+        contents = read_bytes(sys.stdin.buffer.read(), STDIN, True, resolve)
+        findings, silenced = audit_contents(contents, args.monitor)
+        results.append(FileResult(STDIN, contents.kind, tuple(findings), silenced))
     result = collect(iter(results), config)
     if args.write_baseline:
         _write(Path(args.write_baseline), baseline.render(result.findings))
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAIL if any(f.severity.reaches(threshold) for f in result.findings) else EXIT_OK
 
 
-def _load_baseline(path: Path) -> Any:
+def _load_baseline(path: Path) -> Counter[tuple[str, str, str]]:
     from rumpolicy.analysis.audit.baseline import BaselineError, load
 
     try:

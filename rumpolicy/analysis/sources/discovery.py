@@ -40,9 +40,6 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class Discovery:
     files: tuple[Candidate, ...]
-    excluded: int
-    """Files and directories left out by the default excludes, .gitignore and exclude
-    patterns."""
 
 
 def discover(paths: Sequence[Path], excludes: Sequence[PatternSet] = (),
@@ -50,7 +47,6 @@ def discover(paths: Sequence[Path], excludes: Sequence[PatternSet] = (),
     """Every candidate file under `paths`, in order, each once."""
     found: list[Candidate] = []
     seen: set[Path] = set()
-    excluded = 0
     defaults = PatternSet.of(Path("/"), [name + "/" for name in DEFAULT_EXCLUDES])
 
     def add(path: Path, named: bool) -> None:
@@ -63,22 +59,17 @@ def discover(paths: Sequence[Path], excludes: Sequence[PatternSet] = (),
         if not path.is_dir():
             absolute = path.absolute()
             if force_exclude and any(p.covers(absolute) for p in (*excludes, defaults)):
-                excluded += 1
                 continue
             add(path, not force_exclude)  # forced: read like a walked file
             continue
-        for entry, kept in _walk(path, excludes, defaults, respect_gitignore):
-            if kept:
-                add(entry, False)
-            else:
-                excluded += 1
-    return Discovery(tuple(found), excluded)
+        for entry in _walk(path, excludes, defaults, respect_gitignore):
+            add(entry, False)
+    return Discovery(tuple(found))
 
 
 def _walk(root: Path, excludes: Sequence[PatternSet], defaults: PatternSet,
-          respect_gitignore: bool) -> Iterable[tuple[Path, bool]]:
-    """(file, kept) for every candidate file below `root`, and (directory, False) for each
-    directory pruned."""
+          respect_gitignore: bool) -> Iterable[Path]:
+    """Every candidate file below `root` that nothing excludes."""
     ignores = _ancestor_ignores(root) if respect_gitignore else []
     stack: list[tuple[Path, list[PatternSet]]] = [(root, ignores)]
     while stack:
@@ -99,11 +90,11 @@ def _walk(root: Path, excludes: Sequence[PatternSet], defaults: PatternSet,
             shown = directory / entry.name
             if _excluded(path, is_dir, rules, excludes, defaults) or (
                     is_dir and (path / "pyvenv.cfg").is_file()):
-                yield shown, False
-            elif is_dir:
+                continue
+            if is_dir:
                 below.append(shown)
             elif entry.is_file():
-                yield shown, True
+                yield shown
         stack.extend((d, rules) for d in reversed(below))
 
 

@@ -170,8 +170,4 @@ def read_path(path: Path, named: bool, settings: Settings, shown: str | None = N
     except OSError as err:
         return FileContents(file, "problem", problems=(Problem(
             file, "not-a-policy", f"cannot read this file: {err.strerror or err}"),))
-    return read_bytes(data, file, named, settings, _suffix(path))
-
-
-def _suffix(path: Path) -> str:
-    return path.suffix.lower()
+    return read_bytes(data, file, named, settings, path.suffix.lower())
