@@ -23,7 +23,9 @@ from rumpolicy.analysis.sources import Candidate, Settings, read_path
 
 PARALLEL_FROM = 64
 """Fewer files than this are audited in this process whatever `jobs` says."""
-_CHUNK = 16
+_CHUNK = 64
+"""Files a worker takes at a time: large enough that handing them out costs little (16 cost
+the parent 2.5 times as much CPU), small enough to keep the workers evenly busy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,8 @@ def audit_candidates(candidates: Sequence[Candidate], monitor: str | None = None
     gc.freeze()  # the workers' collector then never touches (and copies) the parent's objects
     try:
         with context.Pool(min(jobs, len(candidates)), _start_worker, (job,)) as pool:
-            for result in pool.imap(_audit_in_worker, candidates, chunksize=_CHUNK):
+            chunk = max(1, min(_CHUNK, len(candidates) // (jobs * 4)))
+            for result in pool.imap(_audit_in_worker, candidates, chunksize=chunk):
                 yield result
                 if progress is not None:
                     progress(1)
