@@ -149,6 +149,7 @@ def _json_string_places(text: str, quote: int, line_starts: list[int]) -> list[P
 
 # -- YAML ---------------------------------------------------------------------------------------
 
+_YAML_ONLY_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 _INTRINSICS = {"!Ref": "Ref", "!Condition": "Condition"}
 """Short forms whose long form is not `Fn::` plus the name."""
 
@@ -168,22 +169,40 @@ def from_yaml(text: str) -> Node:
         raise TreeError(f"invalid YAML: {err}", 1, 1) from None
     if root is None:
         raise TreeError("the document is empty", 1, 1)
-    lines = text.split("\n")
-    return _convert_yaml(root, lines, 0)
+    return _convert_yaml(root, _Source(text), 0)
 
 
-def _convert_yaml(node: yaml.Node, lines: list[str], depth: int) -> Node:
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The YAML text, with places counted as everywhere else in rumpolicy: only "\\n" ends a
+    line (YAML also breaks lines at \\r, U+0085, U+2028 and U+2029, so its own line numbers
+    are not used; its marks' character index is)."""
+
+    text: str
+    lines: list[str] = field(init=False)
+    starts: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", self.text.split("\n"))
+        object.__setattr__(self, "starts", _line_starts(self.text))
+
+    def place(self, mark: yaml.Mark) -> Place:
+        line = bisect_right(self.starts, mark.index)
+        return line, mark.index - self.starts[line - 1] + 1
+
+
+def _convert_yaml(node: yaml.Node, source: _Source, depth: int) -> Node:
     import yaml
 
     if depth > 64:
         raise TreeError("invalid YAML for a template: nested more than 64 levels",
-                        node.start_mark.line + 1, node.start_mark.column + 1)
-    line, column = node.start_mark.line + 1, node.start_mark.column + 1
+                        *source.place(node.start_mark))
+    line, column = source.place(node.start_mark)
     tag = node.tag or ""
     if tag.startswith("!") and not tag.startswith("!!"):
         untagged = _untagged(node)
         name = _INTRINSICS.get(tag, "Fn::" + tag[1:])
-        inner = _convert_yaml(untagged, lines, depth + 1)
+        inner = _convert_yaml(untagged, source, depth + 1)
         if name == "Fn::GetAtt" and isinstance(inner, Text):
             first, _, rest = inner.value.partition(".")
             inner = Sequence((Text(first, inner.line, inner.column),
@@ -193,20 +212,20 @@ def _convert_yaml(node: yaml.Node, lines: list[str], depth: int) -> Node:
     if isinstance(node, yaml.MappingNode):
         items: list[tuple[Text, Node]] = []
         for key, value in node.value:
-            converted = _convert_yaml(key, lines, depth + 1)
+            converted = _convert_yaml(key, source, depth + 1)
             key_text = converted if isinstance(converted, Text) else Text(
                 str(getattr(converted, "value", "")), converted.line, converted.column)
-            items.append((key_text, _convert_yaml(value, lines, depth + 1)))
+            items.append((key_text, _convert_yaml(value, source, depth + 1)))
         return Mapping(tuple(items), line, column)
     if isinstance(node, yaml.SequenceNode):
-        return Sequence(tuple(_convert_yaml(v, lines, depth + 1) for v in node.value),
+        return Sequence(tuple(_convert_yaml(v, source, depth + 1) for v in node.value),
                         line, column)
     assert isinstance(node, yaml.ScalarNode)
     if not node.style and tag != "tag:yaml.org,2002:str":  # plain: a number, bool, null, date
         constructed = yaml.constructor.SafeConstructor().construct_object(node)
         if not isinstance(constructed, str):
             return Scalar(constructed, line, column)
-    return _yaml_text(node, lines)
+    return _yaml_text(node, source)
 
 
 def _untagged(node: yaml.Node) -> yaml.Node:
@@ -221,15 +240,16 @@ def _untagged(node: yaml.Node) -> yaml.Node:
     return copy
 
 
-def _yaml_text(node: yaml.ScalarNode, lines: list[str]) -> Text:
-    start, end = node.start_mark, node.end_mark
-    line, column = start.line + 1, start.column + 1
+def _yaml_text(node: yaml.ScalarNode, source: _Source) -> Text:
+    line, column = source.place(node.start_mark)
     value = node.value
+    raw = source.text[node.start_mark.index:node.end_mark.index]
+    if _YAML_ONLY_BREAK.search(raw):  # a line break only YAML counts: place at the start
+        return Text(value, line, column)
     if node.style == "|":
-        return Text(value, line, column, lambda: _literal_places(value, lines, start.line + 1))
-    if node.style in (None, "", "'", '"') and start.line == end.line:
-        source = lines[start.line][start.column:end.column]
-        return Text(value, line, column, lambda: _inline_places(value, source, node.style,
+        return Text(value, line, column, lambda: _literal_places(value, source.lines, line))
+    if node.style in (None, "", "'", '"') and "\n" not in raw:
+        return Text(value, line, column, lambda: _inline_places(value, raw, node.style,
                                                                  line, column))
     return Text(value, line, column)
 
