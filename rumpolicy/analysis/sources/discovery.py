@@ -46,11 +46,11 @@ def discover(paths: Sequence[Path], excludes: Sequence[PatternSet] = (),
              respect_gitignore: bool = True, force_exclude: bool = False) -> Discovery:
     """Every candidate file under `paths`, in order, each once."""
     found: list[Candidate] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     defaults = PatternSet.of(Path("/"), [name + "/" for name in DEFAULT_EXCLUDES])
 
     def add(path: Path, named: bool) -> None:
-        key = path.resolve()
+        key = os.path.abspath(path)  # not resolve(): a syscall per component, per file
         if key not in seen:
             seen.add(key)
             found.append(Candidate(path, named))
@@ -82,11 +82,12 @@ def _walk(root: Path, excludes: Sequence[PatternSet], defaults: PatternSet,
         except OSError:
             continue
         below: list[Path] = []
+        absolute = directory.absolute()
         for entry in entries:
             is_dir = entry.is_dir(follow_symlinks=False)
             if not is_dir and not entry.name.lower().endswith(WALKED_SUFFIXES):
                 continue
-            path = directory.absolute() / entry.name
+            path = absolute / entry.name
             shown = directory / entry.name
             if _excluded(path, is_dir, rules, excludes, defaults) or (
                     is_dir and (path / "pyvenv.cfg").is_file()):

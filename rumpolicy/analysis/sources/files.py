@@ -26,6 +26,9 @@ TERRAFORM_SUFFIXES = (".tf",)
 WALKED_SUFFIXES = JSON_SUFFIXES + YAML_SUFFIXES + TERRAFORM_SUFFIXES
 """The files a directory walk looks at; other files are not candidates at all."""
 
+_POLICY_START = re.compile(r'[\ufeff \t\r\n]*\{\s*"(?:Version|Statement|Id)"\s*:')
+"""A JSON object whose first key is a policy element: a policy, with no need to parse it twice
+to tell (package.json starts with "name", a template with "AWSTemplateFormatVersion")."""
 _YAML_LINE = re.compile(r"[A-Za-z_][\w-]*\s*:(\s|$)")
 _TERRAFORM_HINT = ("Terraform source cannot be evaluated without Terraform: audit the plan "
                    "instead (terraform show -json PLAN > plan.json)")
@@ -64,7 +67,7 @@ def read_text(text: str, file: str, named: bool, settings: Settings, suffix: str
 
 def _json(text: str, file: str, named: bool, settings: Settings) -> FileContents:
     maybe_container = '"Resources"' in text or '"terraform_version"' in text
-    if named and '"Statement"' in text and not maybe_container:
+    if not maybe_container and '"Statement"' in text and (named or _POLICY_START.match(text)):
         return _policy(text, file)  # the audit's fast path, with no parse spent on sniffing
     try:
         head = json.loads(text)
