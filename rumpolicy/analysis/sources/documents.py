@@ -84,7 +84,8 @@ class FileContents:
 
     file: str
     kind: str
-    """"policy", "cloudformation", "terraform-plan", or "skipped"."""
+    """"policy", "cloudformation", "terraform-plan", "problem" (a named file that holds no
+    policy, or a template that cannot be parsed), or "skipped"."""
     policies: tuple[PolicyText, ...] = ()
     problems: tuple[Problem, ...] = ()
     skipped: str | None = None
