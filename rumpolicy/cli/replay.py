@@ -1,7 +1,8 @@
 """`rumpolicy replay --policy P [--against Q] LOG...`: what recorded traffic would get.
 
-Exit 0 after a replay (bad lines are reported, not fatal); 1 with `--fail-on-change` when a
-request changes decision; 2 when a policy or log cannot be read.
+Exit 0 after a replay (bad lines are reported, not fatal); with `--against`, 1 by `--fail-on`:
+`any` (default) when a request changes decision, `new-access` only when one is newly allowed,
+`none` never; 2 when a policy or log cannot be read, or `--monitor` matches no record.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ import os
 import sys
 from typing import Any
 
-from rumpolicy.cli._common import EXIT_FAIL, EXIT_OK, UsageError, load_policy_file
+from rumpolicy.cli._common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    UsageError,
+    add_fail_on_changes,
+    add_format,
+    add_monitor,
+    add_output,
+    emit,
+    load_policy_file,
+)
 
 
 def register(commands: Any) -> None:
@@ -25,11 +36,12 @@ def register(commands: Any) -> None:
                         help="the policy to replay through ('none' for no policy)")
     parser.add_argument("--against", metavar="POLICY",
                         help="also decide with this policy and report what changes")
-    parser.add_argument("--monitor", metavar="ARN",
-                        help="replay only records for this app monitor")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--fail-on-change", action="store_true",
-                        help="exit 1 when a request changes decision (with --against)")
+    add_monitor(parser, "replay only records for this app monitor")
+    add_format(parser)
+    add_output(parser)
+    add_fail_on_changes(parser, None)  # None: not given, which --against makes "any"
+    parser.add_argument("--fail-on-change", dest="fail_on", action="store_const", const="any",
+                        help=argparse.SUPPRESS)  # before --fail-on existed
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress on stderr: auto shows it on a terminal only")
     parser.set_defaults(run=run)
@@ -38,9 +50,10 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rumpolicy.analysis.replay import LogError, Replayer, format_report, open_log
     from rumpolicy.analysis.replay.progress import ProgressLine
+    from rumpolicy.engine import Effect
 
-    if args.fail_on_change and args.against is None:
-        raise UsageError("--fail-on-change needs --against POLICY to compare with")
+    if args.fail_on is not None and args.against is None:
+        raise UsageError("--fail-on needs --against POLICY to compare with")
     policy = None if args.policy == "none" else load_policy_file(args.policy)
     compare = args.against is not None
     against = None if args.against in (None, "none") else load_policy_file(args.against)
@@ -61,13 +74,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.finish()
     report = replayer.report(policy_name=args.policy, against_name=args.against)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    if args.monitor is not None and report.records == 0 and report.skipped:
+        raise UsageError(f"no record in the logs is for {args.monitor} ({report.skipped:,} "
+                         "records for other app monitors)")
+    if args.format == "json":
+        emit(args, json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        sys.stdout.write(format_report(report))
-    if args.fail_on_change and report.changed:
-        return EXIT_FAIL
-    return EXIT_OK
+        emit(args, format_report(report))
+    fail_on = args.fail_on or "any"
+    if args.against is None or fail_on == "none":
+        return EXIT_OK
+    changes = [c for c in report.changes
+               if fail_on == "any" or (c.now is Effect.ALLOW and c.before is not Effect.ALLOW)]
+    return EXIT_FAIL if any(c.count for c in changes) else EXIT_OK
 
 
 _PROGRESS: dict[str, bool | None] = {"auto": None, "always": True, "never": False}
