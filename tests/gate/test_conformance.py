@@ -706,6 +706,7 @@ def _assert_error(error: str, caught: ClientError, last: _Last) -> None:
     assert caught.response["Error"]["Code"] == error
     assert last.status == shape.metadata["error"]["httpStatusCode"]
     assert _IDS.fullmatch(caught.response["ResponseMetadata"]["RequestId"])
+    assert caught.response["ResponseMetadata"]["RetryAttempts"] == 0, "a client retried"
     members = {k: v for k, v in caught.response.items() if k not in ("Error", "ResponseMetadata")}
     assert api.shape_problems(shape, members) == []
     assert set(members) == set(shape.members) - {m for e, m in UNSENT if e == error}
