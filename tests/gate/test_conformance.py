@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 from unittest import mock
 
 import boto3
@@ -56,7 +56,8 @@ from .test_metrics import CUSTOM, CW, EV, ROLE, by_country, extended
 
 MODEL = api.service_model()
 OPERATION_NAMES = sorted(MODEL.operation_names)
-TRANSPORTS = ("in-process", "http")
+TRANSPORTS = ("in_process", "http")
+"""The fixtures of the two transports."""
 
 MAIN: dict[str, Any] = {"max_app_monitors": 1000}
 """The shared gate: emulator mode (no credentials table), no app monitor quota in reach."""
@@ -68,6 +69,9 @@ PENDING = {"GetAppMonitorData": "GetAppMonitorData is being added on branch rum-
 """Operations of the model the gate does not serve yet."""
 
 Members = dict[str, Any]
+Kind = Literal["main", "tight", "faulty", "broken"]
+"""main: the shared gate; tight: one with the TIGHT quotas; faulty: one over the seeded store;
+broken: faulty with the operation's handler raising (in process only)."""
 
 
 def _skip_pending(operation: str) -> None:
@@ -226,15 +230,11 @@ def _world(clients: Clients) -> Iterator[World]:
 
 
 class Transport(Protocol):
-    name: str
-
-    def world(self, kind: str, operation: str) -> contextlib.AbstractContextManager[World]: ...
+    def world(self, kind: Kind, operation: str) -> contextlib.AbstractContextManager[World]: ...
 
 
 class InProcess:
     """`rumpolicy.mock_rum` for each test: an in-memory gate, or one over a seeded store."""
-
-    name = "in-process"
 
     def __init__(self, faulty_dir: Path) -> None:
         self.faulty_dir = faulty_dir
@@ -248,7 +248,7 @@ class InProcess:
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config))
 
     @contextlib.contextmanager
-    def world(self, kind: str, operation: str) -> Iterator[World]:
+    def world(self, kind: Kind, operation: str) -> Iterator[World]:
         seeded = kind in ("faulty", "broken")
         broken = {operation: _fail} if kind == "broken" else {}
         with rumpolicy.mock_rum(config=GateConfig(**(TIGHT if kind == "tight" else MAIN)),
@@ -258,9 +258,8 @@ class InProcess:
 
 
 class OverHttp:
-    """A live `rumpolicy serve` over a seeded store, and a tight one started when needed."""
-
-    name = "http"
+    """A live `rumpolicy serve` over a seeded store (the main and the faulty world at once),
+    and a tight one started when first needed."""
 
     def __init__(self, server: GateServer, start_tight: Callable[[], GateServer]) -> None:
         self.servers = [server]
@@ -274,7 +273,7 @@ class OverHttp:
         return _clients(lambda **config: server.client(access_key="testing",
                                                        secret_key="testing", **config))
 
-    def world(self, kind: str, operation: str) -> contextlib.AbstractContextManager[World]:
+    def world(self, kind: Kind, operation: str) -> contextlib.AbstractContextManager[World]:
         assert kind != "broken", f"{operation}: no fault reaches it over HTTP (HTTP_EXCLUDED)"
         if kind != "tight":
             return _world(self.clients)
@@ -307,8 +306,7 @@ def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OverHttp]:
 
 @pytest.fixture
 def transport(request: pytest.FixtureRequest) -> Transport:
-    found: Transport = request.getfixturevalue(
-        {"in-process": "in_process", "http": "http"}[request.param])
+    found: Transport = request.getfixturevalue(request.param)
     return found
 
 
@@ -322,9 +320,7 @@ def _whole(answer: Members, world: World) -> Members:
 class Case:
     setup: Callable[[World], Members]
     """Prepares the world and returns the members of the call."""
-    world: str = "main"
-    """main: the shared gate; tight: the one with TIGHT quotas; faulty: the seeded store;
-    broken: the seeded store with the operation's handler raising (in process only)."""
+    world: Kind = "main"
     view: Callable[[Members, World], Members] = _whole
     """What of a successful answer both transports must agree on."""
 
@@ -437,7 +433,7 @@ SCENARIOS: dict[str, Case] = {
 # -- modeled errors --------------------------------------------------------------------------
 
 def _throttled(world: World) -> Members:
-    """TIGHT holds one token a 100 s: the first call takes it, if it is there."""
+    """TIGHT refills its one token in 100 s: a first call takes it, if it is there."""
     members = _events(str(uuid.uuid4()))
     with contextlib.suppress(ClientError):
         world.loose.put_rum_events(**members)
@@ -595,8 +591,7 @@ CASES: dict[tuple[str, str], Case] = {
     # InternalServerException: a write the seeded store refuses, or a read's handler raising.
     **{(operation, "InternalServerException"): Case(setup, world="faulty")
        for operation, setup in {
-        "CreateAppMonitor": lambda w: {"Name": f"{FAULTY}-{w.name('new')}",
-                                       "Domain": "example.com"},
+        "CreateAppMonitor": lambda w: {"Name": f"{FAULTY}-{w.prefix}", "Domain": "example.com"},
         "UpdateAppMonitor": lambda w: {"Name": FAULTY, "Domain": "example.net"},
         "DeleteAppMonitor": lambda w: {"Name": FAULTY},
         "TagResource": lambda w: {"ResourceArn": arn(FAULTY), "Tags": {"a": "1"}},
@@ -837,7 +832,7 @@ def test_each_operation_answers_with_its_output_shape(transport: Transport,
 
 @pytest.mark.parametrize(("operation", "error", "transport"), [
     (operation, error, transport) for (operation, error), case in sorted(CASES.items())
-    for transport in TRANSPORTS if transport == "in-process" or (operation, error)
+    for transport in TRANSPORTS if transport == "in_process" or (operation, error)
     not in HTTP_EXCLUDED],
     indirect=["transport"])
 def test_each_modeled_error_comes_with_its_members(operation: str, error: str,
