@@ -13,7 +13,8 @@ in emulator mode), each answer held to the model beyond what botocore's parser c
   retryAfterSeconds). NOT_PRODUCED: each pair it cannot produce, and why. Together they must be
   every pair of the model, so a newly modeled error fails the test until someone decides.
 - Both transports answer alike, ids, timestamps, request ids and each test's name prefix set
-  aside.
+  aside; and for random members of the right types (a property per operation) both answer
+  alike with the output shape or a modeled error.
 
 InternalServerException comes from real faults in both transports: the store is seeded with an
 app monitor `faulty` whose policy this engine refuses (PutRumEvents fails closed) and with SQLite
