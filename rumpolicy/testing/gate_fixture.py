@@ -75,8 +75,10 @@ class GateServer:
         import botocore
         from botocore.config import Config
 
-        settings: dict[str, Any] = {"inject_host_prefix": False,
-                                    "retries": {"max_attempts": 1, "mode": "standard"}}
+        settings: dict[str, Any] = {
+            "inject_host_prefix": False,
+            # total_max_attempts counts the first attempt; max_attempts counts only retries
+            "retries": {"total_max_attempts": 1, "mode": "standard"}}
         if access_key is None:
             settings["signature_version"] = botocore.UNSIGNED
         settings.update(config)
