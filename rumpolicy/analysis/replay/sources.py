@@ -157,10 +157,15 @@ class _Bounded(io.RawIOBase):
         return True
 
     def readlines(self, hint: int = -1) -> list[bytes]:
-        left = self._end - self._position
-        if left <= 0:
+        # readlines(n) appends lines while the total so far is at most n, so the lines
+        # starting before `end` are those of readlines(end - position - 1); 0 means all.
+        limit = self._end - self._position - 1
+        if limit < 0:
             return []
-        lines = self._raw.readlines(left if hint <= 0 else min(hint, left))
+        if limit == 0:
+            lines = [line] if (line := self._raw.readline()) else []
+        else:
+            lines = self._raw.readlines(limit if hint <= 0 else min(hint, limit))
         self._position += sum(map(len, lines))
         return lines
 
