@@ -161,3 +161,11 @@ def test_storage_options_are_read_as_fsspec_wants_them():
         "client_kwargs": {"region_name": "us-east-1"}}
     with pytest.raises(ValueError, match="is not KEY=VALUE"):
         storage_options(["endpoint_url"])
+
+
+def test_the_rest_of_the_aliases_stays_one_alias_across_processes():
+    import pickle
+
+    from rumpolicy.analysis.replay.report import OTHER_ALIASES
+
+    assert pickle.loads(pickle.dumps(OTHER_ALIASES)) is OTHER_ALIASES

@@ -22,6 +22,10 @@ class _OtherAliases:
     def __repr__(self) -> str:
         return "(other aliases)"
 
+    def __reduce__(self) -> str:
+        """Unpickled (from a worker) as the one instance, which counts are keyed by."""
+        return "OTHER_ALIASES"
+
 
 OTHER_ALIASES = _OtherAliases()
 AliasValue = str | tuple[str, ...] | None | _OtherAliases
