@@ -211,6 +211,6 @@ def storage_problem(error: BaseException) -> str:
         return f"no such bucket or object ({text})"
     if isinstance(error, PermissionError):
         return f"access refused: check the credentials ({text})"
-    if isinstance(error, OSError | TimeoutError):
+    if isinstance(error, OSError | TimeoutError) or "Connect" in type(error).__name__:
         return f"cannot reach the storage endpoint ({text})"
     return f"cannot read: {type(error).__name__}: {text}"
