@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from distributed import Client, LocalCluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rumpolicy.analysis.replay import ReplayError, replay_logs
 
 from .test_replay_units import NEW, OLD, _lines, _same, _write
-
-pytest.importorskip("distributed")
-from distributed import Client, LocalCluster  # noqa: E402
 
 DASK = str(Path(sys.executable).with_name("dask"))
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rollouts" / "canary"

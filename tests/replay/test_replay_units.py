@@ -94,9 +94,11 @@ def _same(report: Any) -> dict[str, Any]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_lines(), st.lists(st.integers(0, 60), max_size=2),
        st.lists(st.booleans(), min_size=1, max_size=3), st.integers(1, 600),
-       st.sampled_from([2, 3, 10_000]), st.sampled_from([64, 1 << 20]))
+       st.sampled_from([2, 3, 10_000]), st.sampled_from([64, 1 << 20]), st.booleans())
 def test_units_merge_into_the_report_of_one_replay(lines, cuts, gzipped, split, max_aliases,
-                                                   chunk):
+                                                   chunk, warm):
+    """`warm`: the units share the caches a worker keeps (units.replay_unit), across examples
+    too, as a worker does across replays of one job."""
     options = {"max_aliases": max_aliases, "chunk_bytes": chunk, "line_cache_bytes": 512,
                "context_cache_entries": 3}
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,6 +107,7 @@ def test_units_merge_into_the_report_of_one_replay(lines, cuts, gzipped, split, 
                             **options)
         units = plan(expand([tmp]), split)
         job = ReplayJob(NEW, OLD, True, None, **options)
+        job = job.with_token() if warm else job
         merged = replay_units(job, units, policy_name="n", against_name="o")
     assert _same(merged) == _same(whole)
     assert whole.records + whole.skipped + whole.bad == sum(1 for line in lines if line.strip())

@@ -129,7 +129,7 @@ class Merger:
                 self._seen.add(seen)
                 kept.append(replace(example, line=example.line + shifts[example.source]))
 
-    def report(self, *, policy_name: str, against_name: str | None = None,
+    def report(self, *, policy_name: str = "policy", against_name: str | None = None,
                seconds: float | None = None) -> ReplayReport:
         return ReplayReport(
             policy=policy_name, against=against_name if self._compared else None,

@@ -90,6 +90,23 @@ Evaluator = Policy | CompiledPolicy | None
 """A policy, or one already compiled (shared by the replays of one worker), or no policy."""
 
 
+class ReplayCaches:
+    """The outcomes a replay remembers (levels 1 and 2), kept apart from its counts so that
+    the replays of many units on one worker share them: each unit would otherwise decide
+    every distinct input again, which made a unit's records cost 3x a whole log's
+    (docs/performance.md). Outcomes hold the alias as sent; capping happens when counting."""
+
+    def __init__(self, keys: tuple[str, ...], *, line_cache_bytes: int = LINE_CACHE_BYTES,
+                 context_cache_entries: int = CONTEXT_CACHE_ENTRIES) -> None:
+        self.lines: dict[bytes, Cached] = {}
+        self.line_bytes = 0
+        self.line_cap = line_cache_bytes
+        self.contexts: dict[tuple[Any, ...], Outcome] = {}
+        self.contexts_cap = context_cache_entries
+        self.project = projector(keys, cap=context_cache_entries)
+        self.line_key = line_key_function(blankable(keys))
+
+
 class Replayer:
     """Feed it logs, then ask for the report."""
 
@@ -98,34 +115,29 @@ class Replayer:
                  chunk_bytes: int = CHUNK_BYTES, line_cache_bytes: int = LINE_CACHE_BYTES,
                  context_cache_entries: int = CONTEXT_CACHE_ENTRIES,
                  max_aliases: int = MAX_ALIASES, memo_size: int = MEMO_SIZE,
-                 known_aliases: Iterable[AliasValue] = ()) -> None:
+                 known_aliases: Iterable[AliasValue] = (),
+                 caches: ReplayCaches | None = None) -> None:
         """`compare=True` compares with `against` even when it is None (no policy).
         `known_aliases`: aliases already counted one by one before this replay's lines (a
         unit of a larger log, see merge.py); when there are `max_aliases` of them, any other
-        alias is counted with the rest."""
+        alias is counted with the rest. `caches`: those of earlier replays with the same
+        policies, against and monitor (`caches_for` makes them)."""
         self._policy = _compiled(policy, memo_size)
         self._against = _compiled(against, memo_size) \
             if compare or against is not None else None
         self.compared = self._against is not None
         self._monitor = monitor
         self._chunk_bytes = chunk_bytes
-        self._line_cache: dict[bytes, Cached] = {}
-        self._line_cache_bytes = 0
-        self._line_cache_cap = line_cache_bytes
-        self._contexts: dict[tuple[Any, ...], Outcome] = {}
-        self._contexts_cap = context_cache_entries
         self._max_aliases = max_aliases
         self.aliases: dict[AliasValue, None] = dict.fromkeys(known_aliases)
         """Aliases counted one by one, in the order they first appeared."""
         self.overflowed = False
         """Whether some alias was counted with the rest (OTHER_ALIASES)."""
-        keys = dict.fromkeys(self._policy.keys_read)
-        if self._against is not None:
-            keys.update(dict.fromkeys(self._against.keys_read))
-        keys.pop(ALIAS, None)
-        self._keys = (ALIAS, *keys)
-        self._project = projector(self._keys, cap=context_cache_entries)
-        self._line_key = line_key_function(blankable(self._keys))
+        self.caches = caches or ReplayCaches(
+            keys_read(self._policy, self._against), line_cache_bytes=line_cache_bytes,
+            context_cache_entries=context_cache_entries)
+        self._project = self.caches.project
+        self._line_key = self.caches.line_key
         self.counts: Counter[Outcome] = Counter()
         self.records = 0
         self.skipped = 0
@@ -177,7 +189,7 @@ class Replayer:
                 keyed = True
                 keys = list(map(self._line_key, lines))
                 found = Counter(keys)
-        cache = self._line_cache
+        cache = self.caches.lines
         of_key: dict[bytes, Cached] = {}
         tally: Counter[Cached] = Counter()
         for key, n in found.items():
@@ -199,9 +211,16 @@ class Replayer:
         counts = self.counts
         against = self._against
         seen = self._examples_seen
+        aliases = self.aliases
         locate = False
         for outcome, n in tally.items():
             if type(outcome) is tuple:
+                if outcome[0] not in aliases:
+                    if len(aliases) < self._max_aliases:
+                        aliases[outcome[0]] = None
+                    else:
+                        outcome = (OTHER_ALIASES, *outcome[1:])
+                        self.overflowed = True
                 counts[outcome] += n
                 self.records += n
                 if (against is not None and outcome[1] is not outcome[3]
@@ -225,6 +244,8 @@ class Replayer:
         for index, outcome in enumerate(outcomes):
             if type(outcome) is tuple:
                 before, now, alias = outcome[3], outcome[1], outcome[0]
+                if alias not in self.aliases:
+                    alias = OTHER_ALIASES
                 if before is None or before is now or (before, now, alias) in seen:
                     continue
                 seen.add((before, now, alias))
@@ -241,11 +262,12 @@ class Replayer:
                                               own if isinstance(own, str) else outcome))
 
     def _remember(self, line: bytes, outcome: Cached) -> None:
-        if self._line_cache_bytes + len(line) > self._line_cache_cap:
-            self._line_cache.clear()
-            self._line_cache_bytes = 0
-        self._line_cache[line] = outcome
-        self._line_cache_bytes += len(line)
+        caches = self.caches
+        if caches.line_bytes + len(line) > caches.line_cap:
+            caches.lines.clear()
+            caches.line_bytes = 0
+        caches.lines[line] = outcome
+        caches.line_bytes += len(line)
 
     # -- deciding -----------------------------------------------------------------------------
 
@@ -255,14 +277,15 @@ class Replayer:
             return self._slow_outcome(line)
         if self._monitor is not None and key[2] != self._monitor:
             return _SKIPPED
-        found = self._contexts.get(key)
+        contexts = self.caches.contexts
+        found = contexts.get(key)
         if found is not None:
             return found
         outcome = self._slow_outcome(line)
         if type(outcome) is tuple:
-            if len(self._contexts) >= self._contexts_cap:
-                self._contexts.clear()
-            self._contexts[key] = outcome
+            if len(contexts) >= self.caches.contexts_cap:
+                contexts.clear()
+            contexts[key] = outcome
         return outcome
 
     def _slow_outcome(self, line: bytes) -> Cached:
@@ -283,12 +306,6 @@ class Replayer:
     def _decide(self, request: Request) -> Outcome:
         decision = self._policy.evaluate(request)
         alias: AliasValue = request.get(ALIAS)
-        if alias not in self.aliases:
-            if len(self.aliases) >= self._max_aliases:
-                alias = OTHER_ALIASES
-                self.overflowed = True
-            else:
-                self.aliases[alias] = None
         if self._against is None:
             return (alias, decision.effect, decision.reason, None, None)
         before = self._against.evaluate(request)
@@ -305,6 +322,15 @@ class Replayer:
             aliases=alias_rows(self.counts, compared),
             changes=change_rows(self.counts, self.examples) if compared else (),
             seconds=time.perf_counter() - self._started)
+
+
+def keys_read(policy: CompiledPolicy, against: CompiledPolicy | None) -> tuple[str, ...]:
+    """What a replay's projections hold: the alias being counted, then every key read."""
+    keys = dict.fromkeys(policy.keys_read)
+    if against is not None:
+        keys.update(dict.fromkeys(against.keys_read))
+    keys.pop(ALIAS, None)
+    return (ALIAS, *keys)
 
 
 def _compiled(policy: Evaluator, memo_size: int) -> CompiledPolicy:

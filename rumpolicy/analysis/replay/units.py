@@ -21,7 +21,9 @@ from rumpolicy.analysis.replay.replayer import (
     LINE_CACHE_BYTES,
     MAX_ALIASES,
     MEMO_SIZE,
+    ReplayCaches,
     Replayer,
+    keys_read,
 )
 from rumpolicy.analysis.replay.report import AliasValue, ReplayReport
 from rumpolicy.analysis.replay.sources import STDIN, Source, open_range, open_source
@@ -65,8 +67,9 @@ class ReplayJob:
 
     def with_token(self) -> ReplayJob:
         """The job stamped with a digest of itself, the key of its compiled policies."""
-        digest = hashlib.sha256(pickle.dumps((self.policy, self.against, self.compare,
-                                              self.memo_size))).hexdigest()
+        digest = hashlib.sha256(pickle.dumps((
+            self.policy, self.against, self.compare, self.monitor, self.memo_size,
+            self.line_cache_bytes, self.context_cache_entries))).hexdigest()
         return ReplayJob(self.policy, self.against, self.compare, self.monitor,
                          self.chunk_bytes, self.line_cache_bytes, self.context_cache_entries,
                          self.max_aliases, self.memo_size, digest)
@@ -87,31 +90,35 @@ def plan(sources: Sequence[Source], split_bytes: int = SPLIT_BYTES) -> list[Unit
     return units
 
 
-_COMPILED: dict[str, tuple[CompiledPolicy, CompiledPolicy | None]] = {}
-"""Per process: the compiled policies of the jobs seen (a worker replays many units)."""
+_Prepared = tuple[CompiledPolicy, CompiledPolicy | None, ReplayCaches]
+_PREPARED: dict[str, _Prepared] = {}
+"""Per process: the compiled policies and warm caches of the jobs seen, as a worker replays
+many units of one job (docs/performance.md: a unit with cold caches cost 3x)."""
 
 
-def _compiled(job: ReplayJob) -> tuple[CompiledPolicy, CompiledPolicy | None]:
-    found = _COMPILED.get(job.token) if job.token else None
+def _prepared(job: ReplayJob) -> _Prepared:
+    found = _PREPARED.get(job.token) if job.token else None
     if found is None:
+        policy = compile_policy(job.policy, memo_size=job.memo_size)
         against = compile_policy(job.against, memo_size=job.memo_size) \
             if job.compare or job.against is not None else None
-        found = (compile_policy(job.policy, memo_size=job.memo_size), against)
+        caches = ReplayCaches(keys_read(policy, against), line_cache_bytes=job.line_cache_bytes,
+                              context_cache_entries=job.context_cache_entries)
+        found = (policy, against, caches)
         if job.token:
-            if len(_COMPILED) >= 8:
-                _COMPILED.clear()
-            _COMPILED[job.token] = found
+            if len(_PREPARED) >= 4:
+                _PREPARED.clear()
+            _PREPARED[job.token] = found
     return found
 
 
 def replay_unit(job: ReplayJob, unit: Unit,
                 known_aliases: Iterable[AliasValue] = ()) -> ReplayPart:
     """Replay one unit: what a worker runs."""
-    policy, against = _compiled(job)
+    policy, against, caches = _prepared(job)
     replayer = Replayer(policy, against, compare=job.compare, monitor=job.monitor,
-                        chunk_bytes=job.chunk_bytes, line_cache_bytes=job.line_cache_bytes,
-                        context_cache_entries=job.context_cache_entries,
-                        max_aliases=job.max_aliases, known_aliases=known_aliases)
+                        chunk_bytes=job.chunk_bytes, max_aliases=job.max_aliases,
+                        known_aliases=known_aliases, caches=caches)
     stream = open_source(unit.source) if unit.end is None \
         else open_range(unit.source, unit.start, unit.end)
     try:
