@@ -34,6 +34,9 @@ def register(commands: Any) -> None:
                         help="exit 1 when a request changes decision (with --against)")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress on stderr: auto shows it on a terminal only")
+    parser.add_argument("--caller", metavar="anonymous|ARN",
+                        help="who sent the requests of CloudWatch RUM log events, which do not "
+                             "record it (see docs/rollouts.md)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N",
                        help="replay on a local Dask cluster of N processes "
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                              scheduler=args.scheduler,
                              split_bytes=args.split_bytes or SPLIT_BYTES,
                              policy_name=args.policy, against_name=args.against,
-                             progress=progress.update)
+                             caller=args.caller, progress=progress.update)
     except ReplayError as err:
         raise UsageError(str(err)) from None
     finally:

@@ -40,16 +40,17 @@ def replay_logs(policy: Policy | None, logs: Sequence[str], *, against: Policy |
                 storage_options: Mapping[str, Any] | None = None, workers: int | None = None,
                 scheduler: str | None = None, client: Any = None,
                 split_bytes: int = SPLIT_BYTES, policy_name: str = "policy",
-                against_name: str | None = None,
+                against_name: str | None = None, caller: str | None = None,
                 progress: Callable[[Progress, int | None], None] | None = None,
                 **replayer_options: Any) -> ReplayReport:
     """Replay `logs` (files, directories, globs, .gz, fsspec URLs, '-') and report.
 
     In this process unless `workers` (a local cluster of that many processes), `scheduler`
     (the address of a running Dask scheduler) or `client` (a `dask.distributed.Client`) is
-    given. `replayer_options` are Replayer's caps (tests make them tiny)."""
+    given. `caller` is the caller of CloudWatch RUM log events (rum_events.py).
+    `replayer_options` are Replayer's caps (tests make them tiny)."""
     job = ReplayJob(policy, against, compare or against is not None, monitor,
-                    **replayer_options)
+                    caller=caller, **replayer_options)
     try:
         sources = expand(logs, storage_options)
     except LogError as err:
@@ -70,7 +71,8 @@ def _replay_here(job: ReplayJob, sources: Sequence[Any],
     replayer = Replayer(job.policy, job.against, compare=job.compare, monitor=job.monitor,
                         chunk_bytes=job.chunk_bytes, line_cache_bytes=job.line_cache_bytes,
                         context_cache_entries=job.context_cache_entries,
-                        max_aliases=job.max_aliases, memo_size=job.memo_size)
+                        max_aliases=job.max_aliases, memo_size=job.memo_size,
+                        caller=job.caller)
     for source in sources:
         try:
             stream = open_source(source)

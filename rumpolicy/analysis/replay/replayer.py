@@ -35,6 +35,7 @@ from typing import IO, Any
 from rumpolicy.analysis.replay.linekeys import blankable, line_key_function
 from rumpolicy.analysis.replay.reader import CHUNK_BYTES, LogError, chunks, decode, projector
 from rumpolicy.analysis.replay.report import (
+    NOT_RECORDED,
     OTHER_ALIASES,
     AliasValue,
     BadLine,
@@ -43,6 +44,7 @@ from rumpolicy.analysis.replay.report import (
     alias_rows,
     change_rows,
 )
+from rumpolicy.analysis.replay.rum_events import export_message, is_rum_event, rum_event_request
 from rumpolicy.engine import CompiledPolicy, Effect, Request, compile_policy
 from rumpolicy.policy import Policy
 
@@ -116,17 +118,20 @@ class Replayer:
                  context_cache_entries: int = CONTEXT_CACHE_ENTRIES,
                  max_aliases: int = MAX_ALIASES, memo_size: int = MEMO_SIZE,
                  known_aliases: Iterable[AliasValue] = (),
-                 caches: ReplayCaches | None = None) -> None:
+                 caches: ReplayCaches | None = None, caller: str | None = None) -> None:
         """`compare=True` compares with `against` even when it is None (no policy).
         `known_aliases`: aliases already counted one by one before this replay's lines (a
         unit of a larger log, see merge.py); when there are `max_aliases` of them, any other
         alias is counted with the rest. `caches`: those of earlier replays with the same
-        policies, against and monitor (`caches_for` makes them)."""
+        policies, against, monitor and caller (units.py keeps one per job on a worker).
+        `caller`: the caller of CloudWatch RUM log events, which record none
+        (rum_events.py)."""
         self._policy = _compiled(policy, memo_size)
         self._against = _compiled(against, memo_size) \
             if compare or against is not None else None
         self.compared = self._against is not None
         self._monitor = monitor
+        self._caller = caller
         self._chunk_bytes = chunk_bytes
         self._max_aliases = max_aliases
         self.aliases: dict[AliasValue, None] = dict.fromkeys(known_aliases)
@@ -294,7 +299,15 @@ class Replayer:
             return _BLANK
         shape = decode(line)
         if isinstance(shape, str):
-            return shape
+            message = export_message(line)
+            if message is None:
+                return shape
+            shape = decode(message)  # a line of a CloudWatch Logs export
+            if isinstance(shape, str) or not is_rum_event(shape):
+                return "not JSON: a CloudWatch Logs export line whose message is not a " \
+                    "CloudWatch RUM event"
+        if is_rum_event(shape):
+            return self._rum_event_outcome()
         if self._monitor is not None and shape.get("resource") != self._monitor:
             return _SKIPPED
         try:
@@ -302,6 +315,14 @@ class Replayer:
         except (ValueError, TypeError) as err:
             return f"not a request: {err}"
         return self._decide(request)
+
+    def _rum_event_outcome(self) -> Cached:
+        read = [*self._policy.keys_read, *(self._against.keys_read if self._against else ())]
+        shape = rum_event_request(monitor=self._monitor, caller=self._caller, keys_read=read)
+        if isinstance(shape, str):
+            return shape
+        outcome = self._decide(Request.from_dict(shape))
+        return (NOT_RECORDED, *outcome[1:])
 
     def _decide(self, request: Request) -> Outcome:
         decision = self._policy.evaluate(request)

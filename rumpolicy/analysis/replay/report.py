@@ -28,8 +28,24 @@ class _OtherAliases:
 
 
 OTHER_ALIASES = _OtherAliases()
-AliasValue = str | tuple[str, ...] | None | _OtherAliases
-"""An alias as the request carried it: a string, a list (malformed), absent, or the rest."""
+
+
+class _NotRecorded:
+    """Stands for the alias of a record that does not say (a CloudWatch RUM log event)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "(alias not recorded)"
+
+    def __reduce__(self) -> str:
+        return "NOT_RECORDED"
+
+
+NOT_RECORDED = _NotRecorded()
+AliasValue = str | tuple[str, ...] | None | _OtherAliases | _NotRecorded
+"""An alias as the request carried it: a string, a list (malformed), absent, the rest, or
+not recorded."""
 
 
 def alias_label(alias: AliasValue) -> str:
@@ -43,6 +59,8 @@ def alias_label(alias: AliasValue) -> str:
 def alias_json(alias: AliasValue) -> Any:
     if isinstance(alias, _OtherAliases):
         return {"other_aliases": True}
+    if isinstance(alias, _NotRecorded):
+        return {"not_recorded": True}
     return list(alias) if isinstance(alias, tuple) else alias
 
 

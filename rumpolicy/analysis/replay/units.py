@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rumpolicy.analysis.replay.merge import ReplayPart, merge_units, part_of
@@ -63,16 +63,16 @@ class ReplayJob:
     context_cache_entries: int = CONTEXT_CACHE_ENTRIES
     max_aliases: int = MAX_ALIASES
     memo_size: int = MEMO_SIZE
+    caller: str | None = None
+    """The caller of CloudWatch RUM log events (rum_events.py)."""
     token: str = field(default="", compare=False)
 
     def with_token(self) -> ReplayJob:
         """The job stamped with a digest of itself, the key of its compiled policies."""
         digest = hashlib.sha256(pickle.dumps((
             self.policy, self.against, self.compare, self.monitor, self.memo_size,
-            self.line_cache_bytes, self.context_cache_entries))).hexdigest()
-        return ReplayJob(self.policy, self.against, self.compare, self.monitor,
-                         self.chunk_bytes, self.line_cache_bytes, self.context_cache_entries,
-                         self.max_aliases, self.memo_size, digest)
+            self.line_cache_bytes, self.context_cache_entries, self.caller))).hexdigest()
+        return replace(self, token=digest)
 
 
 def plan(sources: Sequence[Source], split_bytes: int = SPLIT_BYTES) -> list[Unit]:
@@ -118,7 +118,7 @@ def replay_unit(job: ReplayJob, unit: Unit,
     policy, against, caches = _prepared(job)
     replayer = Replayer(policy, against, compare=job.compare, monitor=job.monitor,
                         chunk_bytes=job.chunk_bytes, max_aliases=job.max_aliases,
-                        known_aliases=known_aliases, caches=caches)
+                        known_aliases=known_aliases, caches=caches, caller=job.caller)
     stream = open_source(unit.source) if unit.end is None \
         else open_range(unit.source, unit.start, unit.end)
     try:
