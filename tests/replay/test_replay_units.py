@@ -172,3 +172,21 @@ def test_the_rest_of_the_aliases_stays_one_alias_across_processes():
     from rumpolicy.analysis.replay.report import OTHER_ALIASES
 
     assert pickle.loads(pickle.dumps(OTHER_ALIASES)) is OTHER_ALIASES
+
+
+def test_dask_and_fsspec_load_only_for_a_cluster_or_a_url(tmp_path):
+    """`import rumpolicy`, `rumpolicy eval` and a replay of local files stay as fast as they
+    were: the extras are imported only where a cluster or a URL is asked for."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "t.jsonl"
+    log.write_text(json.dumps({"resource": MONITOR}) + "\n")
+    heavy = ("dask", "distributed", "fsspec", "s3fs")
+    code = ("import sys, rumpolicy, rumpolicy.analysis.replay as r; from rumpolicy.cli import "
+            "main; main(['eval', 'none', '--monitor', " + repr(MONITOR) + "]); "
+            "r.replay_logs(None, [" + repr(str(log)) + "]); "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
