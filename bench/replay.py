@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import pickle
 import platform
 import random
 import sys
@@ -197,6 +198,10 @@ def _timed_unit(job: ReplayJob, unit: Any) -> tuple[Any, float, float]:
     return part, time.thread_time() - thread, time.process_time() - process
 
 
+def _nothing(n: int) -> int:
+    return n
+
+
 def _cpu_of_workers(client: Any) -> float:
     return float(sum(client.run(time.process_time).values()))
 
@@ -250,6 +255,13 @@ def on_cluster(path: Path, workers: int, split_bytes: int, repeat: int) -> dict[
                 found["cpu_us_per_record"]["dask_task_thread"] = \
                     sum(t for _, t, _ in timed) / records * 1e6
                 found["cpu_us_per_record"]["dask_worker_process"] = process / records * 1e6
+                found["bytes_per_task"] = {
+                    "unit": len(pickle.dumps(units[0])),
+                    "part": round(sum(len(pickle.dumps(p)) for p, _, _ in timed) / len(timed)),
+                    "job_once_per_worker": len(pickle.dumps(job))}
+                started = time.perf_counter()
+                client.gather(client.map(_nothing, range(1_000), pure=False))
+                found["seconds_per_empty_task"] = (time.perf_counter() - started) / 1_000
     found["same_report"] = same
     found["speedup"] = found[f"workers_{workers}_records_per_s"] / \
         found["one_process_records_per_s"]
@@ -269,6 +281,10 @@ def print_cluster(label: str, found: dict[str, Any], workers: int) -> None:
     cpu = found["cpu_us_per_record"]
     print("  CPU per record: " + ", ".join(f"{k.replace('_', ' ')} {v:.2f} us"
                                            for k, v in cpu.items()))
+    sizes = found["bytes_per_task"]
+    print(f"  per task: a unit {sizes['unit']:,} bytes there, its part {sizes['part']:,} bytes "
+          f"back (the job, {sizes['job_once_per_worker']:,} bytes, once per worker); an empty "
+          f"task costs {found['seconds_per_empty_task'] * 1e3:.2f} ms end to end")
     print(f"  reports identical to one process: {'yes' if found['same_report'] else 'NO'}")
 
 
