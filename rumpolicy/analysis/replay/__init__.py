@@ -15,7 +15,7 @@ Input: the gate's decision log (docs/decision-log.md) or JSON Lines of `Request.
 from rumpolicy.analysis.replay.distributed import ReplayError, replay_logs
 from rumpolicy.analysis.replay.format import format_report
 from rumpolicy.analysis.replay.merge import Merger, ReplayPart
-from rumpolicy.analysis.replay.reader import LogError, open_log
+from rumpolicy.analysis.replay.reader import LogError
 from rumpolicy.analysis.replay.replayer import Progress, Replayer
 from rumpolicy.analysis.replay.report import (
     AliasCounts,
@@ -24,7 +24,7 @@ from rumpolicy.analysis.replay.report import (
     Example,
     ReplayReport,
 )
-from rumpolicy.analysis.replay.sources import Source, expand
+from rumpolicy.analysis.replay.sources import Source, expand, open_log
 from rumpolicy.analysis.replay.units import (
     ReplayJob,
     Unit,

@@ -14,12 +14,9 @@ tests/replay/test_replay_reader.py compares them.
 
 from __future__ import annotations
 
-import gzip
 import json
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import orjson
 
@@ -34,23 +31,6 @@ LOG_VERSION = 1
 
 class LogError(Exception):
     """A log that cannot be opened at all (the CLI shows it as a usage error)."""
-
-
-def open_log(name: str) -> IO[bytes]:
-    """The log's bytes: '-' is standard input, a name ending in .gz is decompressed."""
-    if name == "-":
-        return sys.stdin.buffer
-    path = Path(name)
-    try:
-        if path.suffix == ".gz":
-            return cast(IO[bytes], gzip.open(path, "rb"))
-        return path.open("rb")
-    except FileNotFoundError:
-        raise LogError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise LogError(f"{name}: is a directory, expected a log file") from None
-    except OSError as err:
-        raise LogError(f"{name}: cannot read: {err.strerror}") from None
 
 
 def chunks(stream: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[list[bytes]]:

@@ -103,6 +103,12 @@ def _expand_url(url: str, options: dict[str, Any]) -> list[Source]:
     return sources
 
 
+def open_log(name: str) -> IO[bytes]:
+    """The bytes of one local log: '-' is standard input, a name ending in .gz is
+    decompressed."""
+    return open_source(Source(name))
+
+
 def open_source(source: Source) -> IO[bytes]:
     """The log's bytes, decompressed when its name ends in .gz."""
     if source.name == STDIN:
