@@ -135,6 +135,8 @@ def test_logs_are_files_directories_and_globs(tmp_path):
     (tmp_path / "a" / "2.jsonl").write_text("")
     (tmp_path / "a" / "1.jsonl.gz").write_bytes(gzip.compress(b""))
     (tmp_path / "a" / ".hidden").write_text("")
+    (tmp_path / "a" / ".git").mkdir()
+    (tmp_path / "a" / ".git" / "HEAD").write_text("")
     (tmp_path / "b.jsonl").write_text("")
     names = [s.name for s in expand([str(tmp_path / "a"), str(tmp_path / "*.jsonl")])]
     assert names == [str(tmp_path / "a" / "1.jsonl.gz"), str(tmp_path / "a" / "2.jsonl"),

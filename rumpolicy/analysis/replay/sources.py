@@ -47,7 +47,7 @@ class Source:
 def expand(logs: Sequence[str], storage_options: Mapping[str, Any] | None = None
            ) -> list[Source]:
     """Every log the names stand for, in order: a glob or a directory gives its files sorted
-    by name (hidden files left out); a name matching nothing is an error."""
+    by name (hidden files and folders left out); a name matching nothing is an error."""
     options = dict(storage_options or {})
     found: list[Source] = []
     for name in logs:
@@ -66,8 +66,11 @@ def _expand_local(name: str) -> Iterator[Source]:
         if not paths:
             raise LogError(f"{name}: no file matches this pattern")
     elif os.path.isdir(name):
-        paths = sorted(os.path.join(root, f) for root, dirs, files in os.walk(name)
-                       for f in files if not f.startswith("."))
+        paths = []
+        for root, folders, files in os.walk(name):
+            folders[:] = [f for f in folders if not f.startswith(".")]
+            paths.extend(os.path.join(root, f) for f in files if not f.startswith("."))
+        paths.sort()
         if not paths:
             raise LogError(f"{name}: this directory holds no logs")
     elif os.path.exists(name):
