@@ -249,14 +249,11 @@ def on_cluster(path: Path, workers: int, split_bytes: int, repeat: int) -> dict[
                 # as they did for the timed replays.
                 fresh = ReplayJob(new, old, True, context_cache_entries=100_001).with_token()
                 before = _cpu_of_workers(client)
-                scheduler = client.run_on_scheduler(time.process_time)
-                here = time.process_time()
+                here = time.process_time()  # a LocalCluster's scheduler runs in this process
                 timed = client.gather([client.submit(_timed_unit, fresh, unit, pure=False)
                                        for unit in units])
                 process = _cpu_of_workers(client) - before
-                found["cpu_us_per_record"]["scheduler"] = \
-                    (client.run_on_scheduler(time.process_time) - scheduler) / records * 1e6
-                found["cpu_us_per_record"]["client"] = \
+                found["cpu_us_per_record"]["scheduler_and_client"] = \
                     (time.process_time() - here) / records * 1e6
                 found["cpu_us_per_record"]["dask_task_thread"] = \
                     sum(t for _, t, _ in timed) / records * 1e6
