@@ -4,6 +4,7 @@ give a complete report says so in one line (exit 2)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -192,3 +193,16 @@ def test_without_the_extras_the_flags_say_which_to_install(tmp_path, flags, miss
 def test_stdin_cannot_go_to_workers():
     with pytest.raises(ReplayError, match="standard input cannot be shared out to workers"):
         replay_logs(None, ["-"], workers=1)
+
+
+def test_a_log_a_worker_cannot_read_ends_the_replay_naming_it(clients, tmp_path):
+    good = gzip.compress(b"".join(json.dumps({"resource": "arn:aws:rum:us-east-1:123456789012:"
+                                               "appmonitor/shop"}).encode() + b"\n"
+                                  for _ in range(2000)))
+    broken = tmp_path / "log.jsonl.gz"
+    broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 64)
+    (tmp_path / "fine.jsonl").write_text("{}\n" * 10)
+    with pytest.raises(ReplayError) as caught:
+        replay_logs(NEW, [str(tmp_path)], client=clients[2])
+    assert str(caught.value).startswith(f"{broken}: cannot read on: ")
+    assert "(after line " in str(caught.value)
