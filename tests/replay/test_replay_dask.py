@@ -141,7 +141,7 @@ def test_a_worker_that_dies_ends_the_replay_with_one_line(tmp_path):
     three by default: the replay must not print what the other units found."""
     doomed = _Cluster(workers=1, env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"})
     try:
-        log = _log(tmp_path / "big.jsonl", 150_000)
+        log = _log(tmp_path / "big.jsonl", 300_000)
         replay = subprocess.Popen(
             [sys.executable, "-m", "rumpolicy", "replay", "--policy",
              str(FIXTURES / "shop-canary.json"), str(log), "--scheduler", doomed.address],
