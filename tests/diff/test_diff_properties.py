@@ -27,8 +27,8 @@ from rumpolicy.analysis.diff.analyse import representatives
 from rumpolicy.testing.strategies import (
     ACCOUNT,
     OTHER_ACCOUNT,
+    conditions,
     monitor_arn,
-    policies,
     policy_documents,
     requests,
     statements,
@@ -63,13 +63,27 @@ def probe_requests(draw: st.DrawFn) -> rp.Request:
                       principal=draw(st.sampled_from(UNNAMED)), context=request.context)
 
 
+def _identity_policies() -> st.SearchStrategy[rp.Policy]:
+    """Half of the statements grant or deny PutRumEvents everywhere, maybe with conditions,
+    so that holding the policy often decides; the rest are drawn like any statement."""
+    broad = st.fixed_dictionaries(
+        {"Effect": st.sampled_from(("Allow", "Deny")), "Action": st.just("rum:PutRumEvents"),
+         "Resource": st.just("*")}, optional={"Condition": conditions()})
+    documents = st.fixed_dictionaries({
+        "Version": st.sampled_from(("2012-10-17", "2008-10-17")),
+        "Statement": st.lists(st.one_of(broad, statements(identity=True)), min_size=1,
+                              max_size=2)})
+    return documents.map(lambda d: rp.load_policy(d, kind="identity"))
+
+
 def identity_policies() -> st.SearchStrategy[IdentityPolicies]:
-    """None most of the time (the pairs alone still need exploring), else one to three."""
+    """None a third of the time (the pairs alone still need exploring), else one to three."""
     holders = st.lists(st.sampled_from(HOLDERS), min_size=1, max_size=3,
                        unique_by=lambda arn: arn.rpartition("/")[2])
     attached = holders.flatmap(lambda chosen: st.tuples(
-        *[st.tuples(st.just(arn), policies(identity=True)) for arn in chosen]))
-    return st.one_of(st.just(IdentityPolicies()), attached.map(IdentityPolicies))
+        *[st.tuples(st.just(arn), _identity_policies()) for arn in chosen]))
+    return st.one_of(st.just(IdentityPolicies()), attached.map(IdentityPolicies),
+                     attached.map(IdentityPolicies))
 
 
 @st.composite
