@@ -56,11 +56,19 @@ UNNAMED = (f"arn:aws:iam::{ACCOUNT}:user/bob", f"arn:aws:iam::{ACCOUNT}:user/dev
 
 @st.composite
 def probe_requests(draw: st.DrawFn) -> rp.Request:
+    """`requests()`, half of them from callers no policy names, and a quarter with the alias
+    equal to the username (given, or derived for alice and bob): where `${aws:username}`
+    relates the two keys."""
     request = draw(requests())
-    if draw(st.booleans()):
-        return request
-    return rp.Request(resource=request.resource, action=request.action,
-                      principal=draw(st.sampled_from(UNNAMED)), context=request.context)
+    principal = draw(st.sampled_from((request.principal, *UNNAMED)))
+    context = dict(request.context)
+    if draw(st.integers(0, 3)) == 0:
+        name = draw(st.sampled_from(("alice", "bob", "shop", "")))
+        context["rum:alias"] = name
+        if draw(st.booleans()):
+            context["aws:username"] = name
+    return rp.Request(resource=request.resource, action=request.action, principal=principal,
+                      context=context)
 
 
 def _identity_policies() -> st.SearchStrategy[rp.Policy]:
