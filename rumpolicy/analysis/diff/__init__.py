@@ -9,8 +9,8 @@ request each (docs/diff.md).
 """
 
 from rumpolicy.analysis.diff.analyse import diff_policies
-from rumpolicy.analysis.diff.identities import IdentityPolicies, holder_problem
+from rumpolicy.analysis.diff.identities import IdentityPolicies, holder_problem, same_principal
 from rumpolicy.analysis.diff.model import Change, DiffStats, PolicyDiff, Region
 
 __all__ = ["Change", "DiffStats", "IdentityPolicies", "PolicyDiff", "Region", "diff_policies",
-           "holder_problem"]
+           "holder_problem", "same_principal"]

@@ -48,6 +48,19 @@ def _identity(caller: Caller) -> tuple[str, ...]:
     return (caller.arn,)
 
 
+def same_principal(earlier: str, later: str) -> str | None:
+    """Why two holders (each without a `holder_problem`) cannot both be given; None if they
+    can."""
+    if earlier == later:
+        return f"{later} is given twice: give each principal one identity policy"
+    caller = parse_caller(later)
+    if _identity(parse_caller(earlier)) != _identity(caller):
+        return None
+    kind = caller.kind.value.lower()
+    return (f"{earlier} and {later} name the same {kind} ({kind} names are unique in an "
+            "account, whatever the path)")
+
+
 @dataclass(frozen=True, slots=True)
 class IdentityPolicies:
     """Principal ARN -> the identity policy attached to it. Raises ValueError, in words for the
@@ -58,26 +71,16 @@ class IdentityPolicies:
     _holders: tuple[Caller, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        seen: dict[tuple[str, ...], str] = {}
-        holders = []
+        holders: list[Caller] = []
         for principal, policy in self.attached:
-            problem = holder_problem(principal)
+            problem = holder_problem(principal) or next(
+                filter(None, (same_principal(h.arn or "", principal) for h in holders)), None)
             if problem:
                 raise ValueError(problem)
             if policy.kind != "identity":
                 raise ValueError(f"the policy given for {principal} is a resource policy: load "
                                  "it with kind='identity'")
-            caller = parse_caller(principal)
-            earlier = seen.get(_identity(caller))
-            if earlier == principal:
-                raise ValueError(f"{principal} is given twice: give each principal one "
-                                 "identity policy")
-            if earlier is not None:
-                kind = caller.kind.value.lower()
-                raise ValueError(f"{earlier} and {principal} name the same {kind} ({kind} "
-                                 "names are unique in an account, whatever the path)")
-            seen[_identity(caller)] = principal
-            holders.append(caller)
+            holders.append(parse_caller(principal))
         object.__setattr__(self, "_holders", tuple(holders))
 
     @classmethod
@@ -106,10 +109,14 @@ class IdentityPolicies:
 
     def held_by(self, request: Request) -> tuple[Policy, ...]:
         """The identity policies the request's caller holds, to pass to `evaluate`."""
+        return tuple(policy for _, policy in self.holding(request))
+
+    def holding(self, request: Request) -> tuple[tuple[str, Policy], ...]:
+        """(principal, policy) for each identity policy the request's caller holds."""
         caller = request.caller
         if caller.anonymous or not self.attached:
             return ()
-        return tuple(policy for index, (_, policy) in enumerate(self.attached)
+        return tuple(pair for index, pair in enumerate(self.attached)
                      if self.holds(index, caller))
 
 
