@@ -72,14 +72,15 @@ class _Diff:
         self.dimensions = dimensions
         reading: Reading = dimensions.reading
         self.reading = reading
-        self.deny = {side: sum(1 << r.bit for r in reading.refs
-                               if r.side == side and r.statement.effect == "Deny")
-                     for side in ("old", "new", "identity")}
-        self.allow = {side: sum(1 << r.bit for r in reading.refs
-                                if r.side == side and r.statement.effect == "Allow")
-                      for side in ("old", "new", "identity")}
-        self.deny["old"] |= self.deny["identity"]
-        self.deny["new"] |= self.deny["identity"]
+
+        def bits(side: str, effect: str) -> int:
+            return sum(1 << r.bit for r in reading.refs
+                       if r.side == side and r.statement.effect == effect)
+
+        self.deny = {side: bits(side, "Deny") | bits("identity", "Deny")
+                     for side in ("old", "new")}
+        self.allow = {side: bits(side, "Allow") for side in ("old", "new")}
+        self.identity_allow = bits("identity", "Allow")
 
     def step(self, dimension: int, state: State, chosen: int) -> State | None:
         d = self.dimensions
@@ -109,7 +110,7 @@ class _Diff:
         key = d.keys[dimension - 3]
         if key.classes[chosen].kind == "absent" and key.key in state.derived:
             return None
-        if d.blocks(dimension - 3, chosen, state.pending):
+        if state.pending and d.blocks(dimension - 3, chosen, state.pending):
             return None  # not analysed (named in not_analysed)
         return state._replace(mask=state.mask & d.key_masks[dimension - 3][chosen],
                               derived=state.derived - {key.key})
@@ -126,7 +127,7 @@ class _Diff:
             return Effect.ALLOW if granted else Effect.IMPLICIT_DENY
         if not state.same_account:
             return Effect.IMPLICIT_DENY
-        held = bool(state.mask & self.allow["identity"])
+        held = bool(state.mask & self.identity_allow)
         return Effect.ALLOW if granted or held or state.root else Effect.IMPLICIT_DENY
 
     def _bare(self, cell: Sequence[int]) -> Request:

@@ -184,6 +184,8 @@ class CallerDimension:
         self.reading = reading
         self.resource = resource
         self._reads_username = "aws:username" in reading.names
+        self._principals = [r for r in reading.refs if r.side != "identity" and r.of is None]
+        """The statements with a Principal (a variant names the callers its statement does)."""
         entries = [*principal_entries(r.statement for r in reading.refs),
                    *reading.identities.principals]
         candidates = candidate_classes(entries, reading.accounts)
@@ -209,10 +211,10 @@ class CallerDimension:
     def _signature(self, request: Request, group: str | None) -> Hashable:
         caller = request.caller
         user = self._reads_username and caller.kind is CallerKind.USER and bool(caller.name)
+        identities = self.reading.identities
         return (group, caller.kind is CallerKind.ROOT, user,
-                tuple(principal_check(r.statement, request).reason if r.holder is None
-                      else self.reading.identities.holds(r.holder, caller)
-                      for r in self.reading.refs if r.of is None))  # variants: as their base
+                tuple(principal_check(r.statement, request).reason for r in self._principals),
+                tuple(identities.holds(i, caller) for i in range(len(identities))))
 
     def fresh_account(self, avoid: str = "") -> str:
         """A 12-digit account no policy names (and not `avoid`)."""

@@ -287,7 +287,8 @@ def _constants(entries: Sequence[str], accounts: frozenset[str] | set[str],
                monitor: str | None) -> dict[str, tuple[str, ...]]:
     """For each key the engine derives from the caller: the values it derives for anonymous
     callers, the root users of the named accounts, every caller an entry names and a session
-    of every role named. The engine's own derivation (`Request.values`) gives them."""
+    of every role named (the engine's own derivation, `Request.values`, gives them); and with
+    a monitor, its account for aws:ResourceAccount."""
     principals: list[str | None] = [None]
     for candidate in candidate_classes(entries, accounts):
         if candidate.kind in ("root", "named", "sessions") and candidate.group in accounts:
