@@ -174,9 +174,10 @@ class _Reader:
         file_token, arn_token = node.children
         written = self._string(file_token)
         principal = self._text(arn_token)
-        if written == "":
+        if written is None or principal is None:
+            return
+        if not written:
             self.fail("empty file name", _position(file_token))
-        if written is None or principal is None or not written:
             return
         problem = holder_problem(principal) or next(filter(None, (
             _on_line(same_principal(i.principal, principal), i) for i in self.identities)), None)
