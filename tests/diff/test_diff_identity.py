@@ -220,3 +220,26 @@ def test_principals_that_cannot_hold_a_policy_are_refused(attached, message):
 def test_a_principal_given_twice_is_refused():
     with pytest.raises(ValueError, match=f"{ALICE} is given twice"):
         IdentityPolicies(((ALICE, _identity()), (ALICE, _identity("Deny"))))
+
+
+@pytest.mark.parametrize(("condition", "related", "compared"), [
+    ({"StringEquals": {"aws:username": "${aws:PrincipalTag/owner}"}}, "aws:PrincipalTag/owner",
+     "aws:username"),
+    ({"StringLike": {"aws:referer": "https://${rum:alias}.example.com/*"}}, "rum:alias",
+     "aws:referer"),
+])
+def test_relations_without_constants_are_named_with_the_region_they_cover(condition, related,
+                                                                          compared):
+    """No value of these keys is known in advance: their single values stay unanalysed, but
+    only for the holder; the note names the key, the holder and the statement."""
+    result = diff_policies(ALLOW_ALL, None, monitor=SHOP,
+                           identity_policies={ALICE: _identity(condition=condition)})
+    _witnesses_hold(result, ALLOW_ALL, None)
+    (note,) = result.not_analysed
+    assert note.startswith(f"requests in which {related} has a single value from {ALICE}: the "
+                           f"identity policy of {ALICE}, statement 0 at line ")
+    assert f"compares {compared} with ${{{related}}}" in note
+    assert not result.covers(_request(ALICE, **{related.replace(":", "_", 1): "web"}))
+    bob = _request(BOB, **{related.replace(":", "_", 1): "web"})
+    assert result.covers(bob) and _change(result, bob) == (ALLOW, IMPLICIT)
+    assert _change(result, _request(ALICE)) == (ALLOW, IMPLICIT)  # absent: the value drops
