@@ -20,9 +20,9 @@ import pytest
 
 import rumpolicy as rp
 from rumpolicy import Effect
-from rumpolicy.analysis.diff import IdentityPolicies, PolicyDiff, diff_policies
+from rumpolicy.analysis.diff import IdentityPolicies, diff_policies
+from tests.diff._support import SHOP, change_of, request, witnesses_hold
 
-SHOP = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
 ALICE = "arn:aws:iam::123456789012:user/alice"
 BOB = "arn:aws:iam::123456789012:user/bob"
 FORWARDER = "arn:aws:iam::123456789012:role/rum-forwarder"
@@ -54,36 +54,19 @@ def _allow(condition: dict[str, Any] | None = None, principal: Any = "*") -> dic
 ALLOW_ALL = _resource(_allow())
 
 
-def _request(principal: str | None, **context: str | list[str]) -> rp.Request:
-    return rp.Request(resource=SHOP, principal=principal,
-                      context={k.replace("_", ":", 1): v for k, v in context.items()})
-
-
-def _change(result: PolicyDiff, request: rp.Request) -> tuple[Effect, Effect] | None:
-    found = result.change_for(request)
-    return None if found is None else (found.from_effect, found.to_effect)
-
-
-def _witnesses_hold(result: PolicyDiff, old: rp.Policy | None, new: rp.Policy | None) -> None:
-    for change in result.changes:
-        held = result.identity_policies.held_by(change.witness)
-        assert rp.evaluate(old, change.witness, held).effect is change.from_effect
-        assert rp.evaluate(new, change.witness, held).effect is change.to_effect
-
-
 def test_a_same_account_identity_allow_keeps_access_the_resource_policy_takes_away():
     """Same account: the union of the two kinds of policy decides."""
     result = diff_policies(ALLOW_ALL, None, monitor=SHOP,
                            identity_policies={ALICE: _identity()})
-    _witnesses_hold(result, ALLOW_ALL, None)
+    witnesses_hold(result, ALLOW_ALL, None)
     assert result.equivalent is False and not result.not_analysed
-    assert _change(result, _request(ALICE)) is None
-    assert _change(result, _request(BOB)) == (ALLOW, IMPLICIT)
-    assert _change(result, _request(None)) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(ALICE)) is None
+    assert change_of(result, request(BOB)) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(None)) == (ALLOW, IMPLICIT)
     assert all(c.witness.principal != ALICE for c in result.changes)
     assert "identity policies of " + ALICE in result.scope
     without = diff_policies(ALLOW_ALL, None, monitor=SHOP)
-    assert _change(without, _request(ALICE)) == (ALLOW, IMPLICIT)
+    assert change_of(without, request(ALICE)) == (ALLOW, IMPLICIT)
     assert "signed callers judged without identity policies" in without.scope
 
 
@@ -92,16 +75,16 @@ def test_an_identity_deny_holds_under_both_policies():
     after, so the new grant is no change for it."""
     deny = _identity("Deny", {"StringEquals": {"rum:alias": "internal"}})
     result = diff_policies(None, ALLOW_ALL, monitor=SHOP, identity_policies={ALICE: deny})
-    _witnesses_hold(result, None, ALLOW_ALL)
-    assert _change(result, _request(ALICE, rum_alias="internal")) is None
-    assert _change(result, _request(ALICE, rum_alias="v2")) == (IMPLICIT, ALLOW)
-    assert _change(result, _request(BOB, rum_alias="internal")) == (IMPLICIT, ALLOW)
+    witnesses_hold(result, None, ALLOW_ALL)
+    assert change_of(result, request(ALICE, rum_alias="internal")) is None
+    assert change_of(result, request(ALICE, rum_alias="v2")) == (IMPLICIT, ALLOW)
+    assert change_of(result, request(BOB, rum_alias="internal")) == (IMPLICIT, ALLOW)
 
 
 def test_callers_of_another_account_gain_nothing_from_identity_policies():
     """RUM: no cross-account access, whatever the caller's own policies allow; its Deny still
     applies (explicit deny)."""
-    mallory = _request(MALLORY)
+    mallory = request(MALLORY)
     names_mallory = _resource(_allow(principal={"AWS": MALLORY}))
     result = diff_policies(None, names_mallory, monitor=SHOP,
                            identity_policies={MALLORY: _identity()})
@@ -110,8 +93,8 @@ def test_callers_of_another_account_gain_nothing_from_identity_policies():
                        ).effect is IMPLICIT
     denied = diff_policies(None, ALLOW_ALL, monitor=SHOP,
                            identity_policies={MALLORY: _identity("Deny")})
-    _witnesses_hold(denied, None, ALLOW_ALL)
-    assert _change(denied, mallory) is None
+    witnesses_hold(denied, None, ALLOW_ALL)
+    assert change_of(denied, mallory) is None
     assert rp.evaluate(None, mallory, denied.identity_policies.held_by(mallory)
                        ).effect is EXPLICIT
 
@@ -125,9 +108,9 @@ def test_identical_resource_policies_are_equivalent_whatever_callers_hold():
 
 def test_anonymous_callers_hold_no_identity_policy():
     identities = IdentityPolicies.of({ALICE: _identity(), FORWARDER: _identity()})
-    assert identities.held_by(_request(None)) == ()
+    assert identities.held_by(request(None)) == ()
     result = diff_policies(ALLOW_ALL, None, monitor=SHOP, identity_policies=identities)
-    assert _change(result, _request(None)) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(None)) == (ALLOW, IMPLICIT)
 
 
 @pytest.mark.parametrize(("holder", "holds", "does_not_hold"), [
@@ -149,14 +132,14 @@ def test_who_holds_a_policy_and_the_diff_agrees(holder, holds, does_not_hold):
     deny = _identity("Deny")
     identities = IdentityPolicies.of({holder: deny})
     result = diff_policies(None, ALLOW_ALL, monitor=SHOP, identity_policies=identities)
-    _witnesses_hold(result, None, ALLOW_ALL)
+    witnesses_hold(result, None, ALLOW_ALL)
     for principal in holds:
-        assert identities.held_by(_request(principal)) == (deny,)
-        assert _change(result, _request(principal)) is None  # denied before and after
+        assert identities.held_by(request(principal)) == (deny,)
+        assert change_of(result, request(principal)) is None  # denied before and after
     for principal in does_not_hold:
-        assert identities.held_by(_request(principal)) == ()
+        assert identities.held_by(request(principal)) == ()
         expected = (IMPLICIT, ALLOW) if ":999999999999:" not in principal else None
-        assert _change(result, _request(principal)) == expected
+        assert change_of(result, request(principal)) == expected
 
 
 def test_a_holders_username_is_analysed_exactly():
@@ -166,21 +149,21 @@ def test_a_holders_username_is_analysed_exactly():
     mine = _identity(condition={"StringEquals": {"rum:alias": "${aws:username}"}})
     old = _resource(_allow({"StringEquals": {"rum:alias": ["alice", "bob"]}}))
     result = diff_policies(old, None, monitor=SHOP, identity_policies={ALICE: mine})
-    _witnesses_hold(result, old, None)
-    assert _change(result, _request(ALICE, rum_alias="alice")) is None  # her policy allows
-    assert _change(result, _request(ALICE, rum_alias="bob")) == (ALLOW, IMPLICIT)
-    assert _change(result, _request(BOB, rum_alias="bob")) == (ALLOW, IMPLICIT)  # holds none
-    forged = _request(ALICE, rum_alias="mallory", aws_username="mallory")
-    assert not result.covers(forged) and result.covers(_request(BOB, aws_username="x"))
+    witnesses_hold(result, old, None)
+    assert change_of(result, request(ALICE, rum_alias="alice")) is None  # her policy allows
+    assert change_of(result, request(ALICE, rum_alias="bob")) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(BOB, rum_alias="bob")) == (ALLOW, IMPLICIT)  # holds none
+    forged = request(ALICE, rum_alias="mallory", aws_username="mallory")
+    assert not result.covers(forged) and result.covers(request(BOB, aws_username="x"))
     assert result.not_analysed == (
         f"requests in which aws:username has a single value other than `alice` from {ALICE}: "
         f"the identity policy of {ALICE}, statement 0 at line 10 compares rum:alias with "
         "${aws:username}. A condition relating two request values cannot be cut into classes "
         "exactly; every other request is analysed",)
-    lost = result.change_for(_request(ALICE, rum_alias="bob"))
+    lost = result.change_for(request(ALICE, rum_alias="bob"))
     assert lost is not None and dict(lost.witness.context) == {"rum:alias": "bob"}  # derived
     # only a list in place of her name (the variable then drops the value) loses `alice`
-    assert _change(result, _request(ALICE, rum_alias="alice", aws_username=["alice", "x"])) \
+    assert change_of(result, request(ALICE, rum_alias="alice", aws_username=["alice", "x"])) \
         == (ALLOW, IMPLICIT)
 
 
@@ -196,8 +179,8 @@ def test_a_relation_matters_only_where_its_statement_can_apply():
     relating = _resource(_allow({"StringEquals": {"rum:alias": "${aws:PrincipalTag/team}"}},
                                 principal={"AWS": BOB}))
     narrowed = diff_policies(relating, None, monitor=SHOP)
-    assert narrowed.covers(_request(ALICE, **{"aws_PrincipalTag/team": "web"}))
-    assert not narrowed.covers(_request(BOB, **{"aws_PrincipalTag/team": "web"}))
+    assert narrowed.covers(request(ALICE, **{"aws_PrincipalTag/team": "web"}))
+    assert not narrowed.covers(request(BOB, **{"aws_PrincipalTag/team": "web"}))
     assert any(n.startswith("requests in which aws:PrincipalTag/team has a single value "
                             f"from {BOB}:") for n in narrowed.not_analysed)
 
@@ -234,12 +217,12 @@ def test_relations_without_constants_are_named_with_the_region_they_cover(condit
     only for the holder; the note names the key, the holder and the statement."""
     result = diff_policies(ALLOW_ALL, None, monitor=SHOP,
                            identity_policies={ALICE: _identity(condition=condition)})
-    _witnesses_hold(result, ALLOW_ALL, None)
+    witnesses_hold(result, ALLOW_ALL, None)
     (note,) = result.not_analysed
     assert note.startswith(f"requests in which {related} has a single value from {ALICE}: the "
                            f"identity policy of {ALICE}, statement 0 at line ")
     assert f"compares {compared} with ${{{related}}}" in note
-    assert not result.covers(_request(ALICE, **{related.replace(":", "_", 1): "web"}))
-    bob = _request(BOB, **{related.replace(":", "_", 1): "web"})
-    assert result.covers(bob) and _change(result, bob) == (ALLOW, IMPLICIT)
-    assert _change(result, _request(ALICE)) == (ALLOW, IMPLICIT)  # absent: the value drops
+    assert not result.covers(request(ALICE, **{related.replace(":", "_", 1): "web"}))
+    bob = request(BOB, **{related.replace(":", "_", 1): "web"})
+    assert result.covers(bob) and change_of(result, bob) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(ALICE)) == (ALLOW, IMPLICIT)  # absent: the value drops
