@@ -226,3 +226,23 @@ def test_relations_without_constants_are_named_with_the_region_they_cover(condit
     bob = request(BOB, **{related.replace(":", "_", 1): "web"})
     assert result.covers(bob) and change_of(result, bob) == (ALLOW, IMPLICIT)
     assert change_of(result, request(ALICE)) == (ALLOW, IMPLICIT)  # absent: the value drops
+
+
+def test_a_resource_named_after_the_holder_is_exact_without_a_monitor():
+    """`appmonitor/${aws:username}` in alice's policy: every resource, every action, and her own
+    monitor is decided exactly; only requests that say her username is something else are
+    left out."""
+    own = rp.load_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "rum:*",
+        "Resource": "arn:aws:rum:*:123456789012:appmonitor/${aws:username}"}]}, kind="identity")
+    result = diff_policies(ALLOW_ALL, None, identity_policies={ALICE: own})
+    witnesses_hold(result, ALLOW_ALL, None)
+    hers = rp.Request(resource=SHOP.replace("shop", "alice"), principal=ALICE)
+    assert result.covers(hers) and change_of(result, hers) is None
+    assert change_of(result, request(ALICE)) == (ALLOW, IMPLICIT)  # the shop is not hers
+    assert not result.covers(request(ALICE, aws_username="shop"))
+    (note,) = result.not_analysed
+    assert note.startswith(f"requests in which aws:username has a single value other than "
+                           f"`alice` from {ALICE} where the action matches `rum:*` (any case): "
+                           f"the identity policy of {ALICE}, statement 0 at line 4 names "
+                           "${aws:username} in its Resource, and no monitor ARN fixes")

@@ -208,8 +208,9 @@ def read_policies(old: Policy | None, new: Policy | None, monitor: str | None,
                                      principal))
     names: dict[str, str] = {}
     relations: dict[int, dict[str, list[str]]] = {}
-    """Statement bit -> key it relates -> why; keys a Resource relates are in `by_resource`."""
-    by_resource: dict[int, set[str]] = {}
+    """Statement bit -> key it relates -> why."""
+    combined: dict[int, set[str]] = {}
+    """Statement bit -> the variables its Resource combines (with a monitor): no variants."""
     families: dict[str, dict[Family, list[str]]] = {}
     resource_keys: dict[int, set[str]] = {}
     self_referencing: set[str] = set()
@@ -244,13 +245,12 @@ def read_policies(old: Policy | None, new: Policy | None, monitor: str | None,
         where = refs[bit].where()
         if monitor is None:
             for key in read:
-                by_resource.setdefault(bit, set()).add(key)
                 relations.setdefault(bit, {}).setdefault(key, []).append(
                     f"{where} names ${{{names[key]}}} in its Resource, and no monitor ARN fixes "
                     "the resource")
         elif len(read) > 1:
             for key in read:
-                by_resource.setdefault(bit, set()).add(key)
+                combined.setdefault(bit, set()).add(key)
                 relations.setdefault(bit, {}).setdefault(key, []).append(
                     f"{where} combines several variables in its Resource")
         else:
@@ -263,7 +263,7 @@ def read_policies(old: Policy | None, new: Policy | None, monitor: str | None,
         monitor).items()
         if key in related and key not in absent_only
         and set(families.get(key, {})) <= STRINGISH | {Family.NULL}}
-    refs = _with_variants(refs, relations, by_resource, constants)
+    refs = _with_variants(refs, relations, combined, constants)
     restricted: dict[str, list[tuple[int, str]]] = {}
     for ref in refs:
         base = ref.bit if ref.of is None else ref.of
@@ -308,15 +308,17 @@ def _constants(entries: Sequence[str], accounts: frozenset[str] | set[str],
 
 
 def _with_variants(refs: list[StatementRef], relations: Mapping[int, Mapping[str, list[str]]],
-                   by_resource: Mapping[int, set[str]],
+                   combined: Mapping[int, set[str]],
                    constants: Mapping[str, tuple[str, ...]]) -> list[StatementRef]:
-    """The statements, each that relates keys with constants (by its conditions only) marked
-    `unbound` on them, followed by its variants."""
+    """The statements, each that relates keys with constants marked `unbound` on them,
+    followed by its variants. Not for keys a Resource combines with others under a fixed
+    monitor: a variant binding one would leave a Resource with one variable that only the
+    statement itself, not its variant, is read exactly for."""
     out = list(refs)
     variants: list[StatementRef] = []
     for ref in refs:
         keys = sorted(k for k in relations.get(ref.bit, {})
-                      if k in constants and k not in by_resource.get(ref.bit, set()))
+                      if k in constants and k not in combined.get(ref.bit, set()))
         combinations = 1
         for key in keys:
             combinations *= len(constants[key]) + 1
