@@ -16,6 +16,7 @@ another account.
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -159,14 +160,15 @@ def test_generated_requests_differ_exactly_inside_the_changes(pair, identities, 
 
 @_SETTINGS
 @given(policy_pairs(), identity_policies(), st.sampled_from((None, monitor_arn("shop"))),
-       st.randoms(use_true_random=False))
-def test_cell_representatives_differ_exactly_inside_the_changes(pair, identities, monitor, rnd):
-    """Every cell when there are few, else 400 drawn at random."""
+       st.integers(0, 2**32))
+def test_cell_representatives_differ_exactly_inside_the_changes(pair, identities, monitor, seed):
+    """Every cell when there are few, else 400 drawn at random (a plain generator seeded by
+    hypothesis: its own randoms record every call, which cost more than the checks)."""
     old, new = pair
     result = diff_policies(old, new, monitor=monitor, identity_policies=identities)
     if result.stats.cells <= 400:
         cells = list(representatives(result))
     else:
-        cells = list(itertools.islice(representatives(result, rnd), 400))
+        cells = list(itertools.islice(representatives(result, random.Random(seed)), 400))
     assert cells or not result.changes
     _check(result, old, new, cells)
