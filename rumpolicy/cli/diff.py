@@ -23,7 +23,7 @@ from rumpolicy.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from rumpolicy.analysis.diff import PolicyDiff
+    from rumpolicy.analysis.diff import IdentityPolicies, PolicyDiff
     from rumpolicy.policy import Policy
 
 
@@ -40,11 +40,42 @@ def register(commands: Any) -> None:
     add_format(parser)
     add_output(parser)
     add_fail_on_changes(parser, "any")
+    parser.add_argument("--identity-policy", action="append", default=[],
+                        metavar="PRINCIPAL=FILE",
+                        help="an identity policy attached to an IAM user or role (a role's "
+                             "sessions hold it too) or an STS session, held under both "
+                             "policies (repeatable, one per principal)")
     parser.set_defaults(run=run)
 
 
 def _load(path: str) -> Policy | None:
     return None if path == "none" else load_policy_file(path)
+
+
+def _identities(items: list[str]) -> IdentityPolicies:
+    """PRINCIPAL=FILE pairs. An ARN may itself hold '=' (IAM names allow it), so the split is
+    the first '=' after which a file exists, else the first one."""
+    from pathlib import Path
+
+    from rumpolicy.analysis.diff import IdentityPolicies, holder_problem
+
+    pairs = []
+    for item in items:
+        splits = [i for i, c in enumerate(item) if c == "="]
+        if not splits:
+            raise UsageError(f"--identity-policy '{item}': write PRINCIPAL=FILE, e.g. "
+                             "arn:aws:iam::123456789012:role/rum-forwarder=forwarder.json")
+        at = next((i for i in splits if Path(item[i + 1:]).is_file()), splits[0])
+        principal, path = item[:at], item[at + 1:]
+        problem = holder_problem(principal) or (
+            "identity policies are read from files, not from stdin" if path == "-" else None)
+        if problem:
+            raise UsageError(f"--identity-policy '{item}': {problem}")
+        pairs.append((principal, load_policy_file(path, "identity")))
+    try:
+        return IdentityPolicies(tuple(pairs))
+    except ValueError as err:
+        raise UsageError(f"--identity-policy: {err}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("OLD and NEW cannot both be read from stdin ('-')")
     old, new = _load(args.old), _load(args.new)
     result = diff_policies(old, new, monitor=args.monitor,
-                           all_actions=True if args.all_actions else None)
+                           all_actions=True if args.all_actions else None,
+                           identity_policies=_identities(args.identity_policy))
     if args.format == "json":
         emit(args, json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -76,8 +108,7 @@ def fails(fail_on: str, result: PolicyDiff) -> bool:
 
 
 def render(result: PolicyDiff, old: str, new: str) -> str:
-    lines = [f"{old} -> {new}", f"analysed: {result.scope} (signed callers judged without "
-                                "identity policies)"]
+    lines = [f"{old} -> {new}", f"analysed: {result.scope}"]
     if result.equivalent:
         lines.append("equivalent: every request gets the same decision from both policies")
         return "\n".join(lines)

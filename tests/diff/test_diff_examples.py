@@ -13,10 +13,10 @@ import pytest
 
 import rumpolicy as rp
 from rumpolicy import Effect
-from rumpolicy.analysis.diff import PolicyDiff, diff_policies
+from rumpolicy.analysis.diff import diff_policies
+from tests.diff._support import SHOP, change_of, request, witnesses_hold
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "policies"
-SHOP = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
 ALLOW, IMPLICIT, EXPLICIT = Effect.ALLOW, Effect.IMPLICIT_DENY, Effect.EXPLICIT_DENY
 
 
@@ -43,26 +43,10 @@ def _deny(condition: dict[str, Any]) -> dict[str, Any]:
     return {**_allow(condition), "Effect": "Deny"}
 
 
-def _request(principal: str | None = None, **context: Any) -> rp.Request:
-    return rp.Request(resource=SHOP, principal=principal,
-                      context={k.replace("_", ":", 1): v for k, v in context.items()})
-
-
-def _change(result: PolicyDiff, request: rp.Request) -> tuple[Effect, Effect] | None:
-    found = result.change_for(request)
-    return None if found is None else (found.from_effect, found.to_effect)
-
-
-def _witnesses_hold(result: PolicyDiff, old: rp.Policy | None, new: rp.Policy | None) -> None:
-    for change in result.changes:
-        assert rp.evaluate(old, change.witness).effect is change.from_effect
-        assert rp.evaluate(new, change.witness).effect is change.to_effect
-
-
 def test_blue_green_to_canary_reports_each_region_with_its_witness():
     old, new = _fixture("alias-blue-green.json"), _fixture("alias-canary.json")
     result = diff_policies(old, new, monitor=SHOP)
-    _witnesses_hold(result, old, new)
+    witnesses_hold(result, old, new)
     assert not result.equivalent and not result.not_analysed
     descriptions = [c.description for c in result.changes]
     assert ("newly allowed: requests from anonymous callers and principals of account "
@@ -70,22 +54,22 @@ def test_blue_green_to_canary_reports_each_region_with_its_witness():
             "`canary-internal`; and aws:SourceIp is in 203.0.113.0/24 or 2001:db8::/32"
             ) in descriptions
     # a canary from the allowed range is let in; the internal canary is now denied explicitly
-    assert _change(result, _request(rum_alias="canary-7", aws_SourceIp="203.0.113.9")) == \
+    assert change_of(result, request(rum_alias="canary-7", aws_SourceIp="203.0.113.9")) == \
         (IMPLICIT, ALLOW)
-    assert _change(result, _request(rum_alias="canary-7", aws_SourceIp="198.51.100.1")) is None
-    assert _change(result, _request(rum_alias="canary-internal")) == (IMPLICIT, EXPLICIT)
+    assert change_of(result, request(rum_alias="canary-7", aws_SourceIp="198.51.100.1")) is None
+    assert change_of(result, request(rum_alias="canary-internal")) == (IMPLICIT, EXPLICIT)
     # shop-v1 is retired; shop-v2 now needs the address range
-    assert _change(result, _request(rum_alias="shop-v1")) == (ALLOW, IMPLICIT)
-    assert _change(result, _request(rum_alias="shop-v2", aws_SourceIp="2001:db8::1")) is None
-    assert _change(result, _request(rum_alias="shop-v2", aws_SourceIp="10.0.0.1")) == \
+    assert change_of(result, request(rum_alias="shop-v1")) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(rum_alias="shop-v2", aws_SourceIp="2001:db8::1")) is None
+    assert change_of(result, request(rum_alias="shop-v2", aws_SourceIp="10.0.0.1")) == \
         (ALLOW, IMPLICIT)
     # the account's root user is allowed unless denied (IAM: root has full access by default)
     root = "arn:aws:iam::123456789012:root"
-    assert _change(result, _request(root, rum_alias="shop-v1")) is None
-    assert _change(result, _request(root, rum_alias="canary-internal")) == (ALLOW, EXPLICIT)
+    assert change_of(result, request(root, rum_alias="shop-v1")) is None
+    assert change_of(result, request(root, rum_alias="canary-internal")) == (ALLOW, EXPLICIT)
     # RUM resource policies grant no cross-account access, before or after
     other = "arn:aws:iam::999999999999:user/mallory"
-    assert _change(result, _request(other, rum_alias="canary-7",
+    assert change_of(result, request(other, rum_alias="canary-7",
                                     aws_SourceIp="203.0.113.9")) is None
 
 
@@ -100,7 +84,7 @@ def test_a_fixture_is_equivalent_to_itself(name):
 def test_attaching_a_fixture_changes_exactly_what_it_allows(name):
     policy = _fixture(name)
     result = diff_policies(None, policy)
-    _witnesses_hold(result, None, policy)
+    witnesses_hold(result, None, policy)
     assert any(c.to_effect is ALLOW for c in result.changes)
 
 
@@ -131,7 +115,7 @@ def test_ignore_case_covers_unicode_spellings_ascii_variants_miss():
     old = _policy(_allow({"StringEqualsIgnoreCase": {"rum:alias": "sk"}}))
     new = _policy(_allow({"StringEquals": {"rum:alias": ["sk", "SK", "Sk", "sK"]}}))
     result = diff_policies(old, new, monitor=SHOP)
-    _witnesses_hold(result, old, new)
+    witnesses_hold(result, old, new)
     assert [(c.from_effect, c.to_effect) for c in result.changes] == [(ALLOW, IMPLICIT)]
     alias = result.changes[0].witness.get("rum:alias")
     assert isinstance(alias, str) and alias.casefold() == "sk" and not alias.isascii()
@@ -146,13 +130,13 @@ def test_time_boxed_window_moved_by_a_day():
     old = window("2026-12-01T00:00:00Z", "2026-12-08T00:00:00Z")
     new = window("2026-12-01T00:00:00Z", "2026-12-09T00:00:00Z")
     result = diff_policies(old, new, monitor=SHOP)
-    _witnesses_hold(result, old, new)
+    witnesses_hold(result, old, new)
     assert [c.description for c in result.changes] == [
         "newly allowed: requests from anonymous callers and principals of account "
         "123456789012 other than its root user where rum:alias is `launch`; and "
         "aws:CurrentTime is at or after `2026-12-08T00:00:00Z` and before "
         "`2026-12-09T00:00:00Z`"]
-    assert _change(result, _request(rum_alias="launch",
+    assert change_of(result, request(rum_alias="launch",
                                     aws_CurrentTime="2026-12-08T12:00:00+01:00")) == \
         (IMPLICIT, ALLOW)
 
@@ -163,8 +147,8 @@ def test_lists_under_plain_operators_fail_closed():
     old = _policy(_allow())
     new = _policy(_allow(), _deny({"StringEquals": {"rum:alias": "legacy"}}))
     result = diff_policies(old, new, monitor=SHOP)
-    assert _change(result, _request(rum_alias=["v1", "v2"])) == (ALLOW, EXPLICIT)
-    assert _change(result, _request(rum_alias="v1")) is None
+    assert change_of(result, request(rum_alias=["v1", "v2"])) == (ALLOW, EXPLICIT)
+    assert change_of(result, request(rum_alias="v1")) is None
 
 
 def test_set_operators_class_lists_by_their_members():
@@ -173,11 +157,11 @@ def test_set_operators_class_lists_by_their_members():
     old = _policy(_allow({"ForAnyValue:StringLike": {"aws:TagKeys": "team*"}}))
     new = _policy(_allow({"ForAllValues:StringLike": {"aws:TagKeys": "team*"}}))
     result = diff_policies(old, new, monitor=SHOP)
-    _witnesses_hold(result, old, new)
-    assert _change(result, _request(aws_TagKeys=["team", "env"])) == (ALLOW, IMPLICIT)
-    assert _change(result, _request(aws_TagKeys=["team", "team-x"])) is None
-    assert _change(result, _request(aws_TagKeys=[])) == (IMPLICIT, ALLOW)
-    assert _change(result, _request()) == (IMPLICIT, ALLOW)  # ForAllValues: absent key holds
+    witnesses_hold(result, old, new)
+    assert change_of(result, request(aws_TagKeys=["team", "env"])) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(aws_TagKeys=["team", "team-x"])) is None
+    assert change_of(result, request(aws_TagKeys=[])) == (IMPLICIT, ALLOW)
+    assert change_of(result, request()) == (IMPLICIT, ALLOW)  # ForAllValues: absent key holds
 
 
 def test_a_variable_relating_two_keys_is_reported_not_guessed():
@@ -186,9 +170,9 @@ def test_a_variable_relating_two_keys_is_reported_not_guessed():
     assert not result.equivalent and not result.changes
     assert any("aws:username has a single value" in item for item in result.not_analysed)
     # requests where the username is absent (anonymous callers) are still analysed ...
-    assert result.covers(_request(rum_alias="x"))
+    assert result.covers(request(rum_alias="x"))
     # ... those of IAM users, who always carry one, are not
-    assert not result.covers(_request("arn:aws:iam::123456789012:user/alice", rum_alias="x"))
+    assert not result.covers(request("arn:aws:iam::123456789012:user/alice", rum_alias="x"))
 
 
 def test_a_key_compared_with_itself_is_analysed_exactly():
@@ -218,18 +202,18 @@ def test_a_key_compared_under_two_types_is_analysed_only_when_absent():
     assert not result.equivalent
     assert any("compared both as an IP address and as a string" in n
                for n in result.not_analysed)
-    assert not result.covers(_request(aws_SourceIp="10.1.2.3"))
-    assert result.covers(_request())
+    assert not result.covers(request(aws_SourceIp="10.1.2.3"))
+    assert result.covers(request())
 
 
 def test_every_action_and_resource_without_a_monitor():
     old = _policy({**_allow(), "Action": "rum:*"})
     new = _policy(_allow())
     result = diff_policies(old, new)
-    _witnesses_hold(result, old, new)
+    witnesses_hold(result, old, new)
     get = rp.Request(resource=SHOP, action="rum:GetAppMonitor")
-    assert _change(result, get) == (ALLOW, IMPLICIT)
-    assert _change(result, _request()) is None
+    assert change_of(result, get) == (ALLOW, IMPLICIT)
+    assert change_of(result, request()) is None
     assert result.change_for(rp.Request(resource=SHOP.replace("shop", "blog"),
                                         action="rum:GetAppMonitor")) is None
     with_monitor = diff_policies(old, new, monitor=SHOP)
@@ -242,7 +226,7 @@ def test_no_policy_on_either_side():
     assert diff_policies(None, None).equivalent
     allow_all = _fixture("aws-sample-allow-all.json")
     result = diff_policies(allow_all, None)
-    _witnesses_hold(result, allow_all, None)
+    witnesses_hold(result, allow_all, None)
     assert all(c.from_effect is ALLOW and c.to_effect is IMPLICIT for c in result.changes)
 
 
@@ -263,9 +247,9 @@ def test_derived_keys_given_in_the_context_count():
     role = "arn:aws:iam::123456789012:role/rum-forwarder"
     old = _policy(_allow({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/*"}}))
     result = diff_policies(old, None, monitor=SHOP)
-    _witnesses_hold(result, old, None)
-    assert _change(result, _request(role)) == (ALLOW, IMPLICIT)
-    assert _change(result, _request(aws_PrincipalArn=role)) == (ALLOW, IMPLICIT)
+    witnesses_hold(result, old, None)
+    assert change_of(result, request(role)) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(aws_PrincipalArn=role)) == (ALLOW, IMPLICIT)
     named = _policy({**_allow({"StringEquals": {"aws:PrincipalType": "Role"}}),
                      "Principal": {"AWS": role}})
     result = diff_policies(named, None, monitor=SHOP)

@@ -1,26 +1,98 @@
-"""The diff against the evaluator, on generated policy pairs and requests.
+"""The diff against the evaluator, on generated policy pairs, identity policies and requests.
 
 Soundness: every witness really gets the two reported decisions. Completeness: every covered
 request the two policies decide differently lies in exactly one reported change with those
 decisions, and no request they decide alike lies in any. Exactness at the level of classes: the
 same holds for one representative of every cell of the partition (brute force).
+
+Decisions are the evaluator's, given the identity policies the request's caller holds
+(`IdentityPolicies.held_by`): IAM's evaluation logic (reference_policies_evaluation-logic.html)
+is the engine's business, so the property holds whatever it decides for anonymous, same-account
+and cross-account callers. The holders are drawn from the callers `requests()` uses: a user, a
+role (with or without a path, so its sessions hold it too), one of its sessions, and a user of
+another account.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rumpolicy as rp
-from rumpolicy.analysis.diff import PolicyDiff, diff_policies
+from rumpolicy.analysis.diff import IdentityPolicies, PolicyDiff, diff_policies
 from rumpolicy.analysis.diff.analyse import representatives
-from rumpolicy.testing.strategies import monitor_arn, policy_documents, requests, statements
+from rumpolicy.testing.strategies import (
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    conditions,
+    monitor_arn,
+    policy_documents,
+    requests,
+    statements,
+)
 
 _SETTINGS = settings(max_examples=100, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+HOLDERS = (f"arn:aws:iam::{ACCOUNT}:user/alice", f"arn:aws:iam::{ACCOUNT}:role/rum-forwarder",
+           f"arn:aws:iam::{ACCOUNT}:role/path/rum-forwarder",
+           f"arn:aws:sts::{ACCOUNT}:assumed-role/rum-forwarder/session-1",
+           f"arn:aws:iam::{OTHER_ACCOUNT}:user/mallory")
+
+
+UNNAMED = (f"arn:aws:iam::{ACCOUNT}:user/bob", f"arn:aws:iam::{ACCOUNT}:user/dev/alice",
+           f"arn:aws:sts::{ACCOUNT}:assumed-role/rum-forwarder/session-2",
+           f"arn:aws:sts::{ACCOUNT}:assumed-role/other-role/s",
+           f"arn:aws:iam::{ACCOUNT}:role/other-role",
+           f"arn:aws:sts::{ACCOUNT}:federated-user/carol",
+           f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/rum-forwarder/session-1")
+"""Callers no policy names: each must land in the class of a candidate that behaves alike
+(another session of a held role holds its policy, a user of another path does not)."""
+
+
+@st.composite
+def probe_requests(draw: st.DrawFn) -> rp.Request:
+    """`requests()`, half of them from callers no policy names, and a quarter with the alias
+    equal to the username (given, or derived for alice and bob): where `${aws:username}`
+    relates the two keys."""
+    request = draw(requests())
+    principal = draw(st.sampled_from((request.principal, *UNNAMED)))
+    context = dict(request.context)
+    if draw(st.integers(0, 3)) == 0:
+        name = draw(st.sampled_from(("alice", "bob", "shop", "")))
+        context["rum:alias"] = name
+        if draw(st.booleans()):
+            context["aws:username"] = name
+    return rp.Request(resource=request.resource, action=request.action, principal=principal,
+                      context=context)
+
+
+def _identity_policies() -> st.SearchStrategy[rp.Policy]:
+    """Half of the statements grant or deny PutRumEvents everywhere, maybe with conditions,
+    so that holding the policy often decides; the rest are drawn like any statement."""
+    broad = st.fixed_dictionaries(
+        {"Effect": st.sampled_from(("Allow", "Deny")), "Action": st.just("rum:PutRumEvents"),
+         "Resource": st.just("*")}, optional={"Condition": conditions()})
+    documents = st.fixed_dictionaries({
+        "Version": st.sampled_from(("2012-10-17", "2008-10-17")),
+        "Statement": st.lists(st.one_of(broad, statements(identity=True)), min_size=1,
+                              max_size=2)})
+    return documents.map(lambda d: rp.load_policy(d, kind="identity"))
+
+
+def identity_policies() -> st.SearchStrategy[IdentityPolicies]:
+    """None a third of the time (the pairs alone still need exploring), else one to three."""
+    holders = st.lists(st.sampled_from(HOLDERS), min_size=1, max_size=3,
+                       unique_by=lambda arn: arn.rpartition("/")[2])
+    attached = holders.flatmap(lambda chosen: st.tuples(
+        *[st.tuples(st.just(arn), _identity_policies()) for arn in chosen]))
+    return st.one_of(st.just(IdentityPolicies()), attached.map(IdentityPolicies),
+                     attached.map(IdentityPolicies))
 
 
 @st.composite
@@ -48,15 +120,20 @@ def policy_pairs(draw: st.DrawFn) -> tuple[rp.Policy | None, rp.Policy | None]:
 
 def _check(result: PolicyDiff, old: rp.Policy | None, new: rp.Policy | None,
            probes: list[rp.Request]) -> None:
+    def effects(request: rp.Request) -> tuple[rp.Effect, rp.Effect]:
+        held = result.identity_policies.held_by(request)
+        return rp.evaluate(old, request, held).effect, rp.evaluate(new, request, held).effect
+
+    assert not any("an internal check failed" in n for n in result.not_analysed), \
+        result.not_analysed  # the evaluator and the statements that apply disagreed
     for change in result.changes:
-        assert rp.evaluate(old, change.witness).effect is change.from_effect
-        assert rp.evaluate(new, change.witness).effect is change.to_effect
+        assert effects(change.witness) == (change.from_effect, change.to_effect)
         assert change.contains(change.witness), change.description
     if result.equivalent:
         assert not result.changes and not result.not_analysed
     for request in probes:
-        before, after = rp.evaluate(old, request).effect, rp.evaluate(new, request).effect
-        inside = [c for c in result.changes if c.contains(request)]
+        before, after = effects(request)
+        inside = result.changes_containing(request)
         if not result.covers(request):
             assert not inside
             assert result.not_analysed, f"not covered: {request.to_dict()}"
@@ -70,26 +147,28 @@ def _check(result: PolicyDiff, old: rp.Policy | None, new: rp.Policy | None,
 
 
 @_SETTINGS
-@given(policy_pairs(), st.lists(requests(), min_size=1, max_size=12))
-def test_generated_requests_differ_exactly_inside_the_changes(pair, probes):
+@given(policy_pairs(), identity_policies(), st.lists(probe_requests(), min_size=1, max_size=12))
+def test_generated_requests_differ_exactly_inside_the_changes(pair, identities, probes):
     old, new = pair
     for monitor in sorted({r.resource for r in probes}):
-        result = diff_policies(old, new, monitor=monitor, all_actions=True)
+        result = diff_policies(old, new, monitor=monitor, all_actions=True,
+                               identity_policies=identities)
         _check(result, old, new, [r for r in probes if r.resource == monitor])
-    result = diff_policies(old, new)
+    result = diff_policies(old, new, identity_policies=identities)
     _check(result, old, new, probes)
 
 
 @_SETTINGS
-@given(policy_pairs(), st.sampled_from((None, monitor_arn("shop"))),
-       st.randoms(use_true_random=False))
-def test_cell_representatives_differ_exactly_inside_the_changes(pair, monitor, rnd):
-    """Every cell when there are few, else 400 drawn at random."""
+@given(policy_pairs(), identity_policies(), st.sampled_from((None, monitor_arn("shop"))),
+       st.integers(0, 2**32))
+def test_cell_representatives_differ_exactly_inside_the_changes(pair, identities, monitor, seed):
+    """Every cell when there are few, else 400 drawn at random (a plain generator seeded by
+    hypothesis: its own randoms record every call, which cost more than the checks)."""
     old, new = pair
-    result = diff_policies(old, new, monitor=monitor)
+    result = diff_policies(old, new, monitor=monitor, identity_policies=identities)
     if result.stats.cells <= 400:
         cells = list(representatives(result))
     else:
-        cells = list(itertools.islice(representatives(result, rnd), 400))
+        cells = list(itertools.islice(representatives(result, random.Random(seed)), 400))
     assert cells or not result.changes
     _check(result, old, new, cells)

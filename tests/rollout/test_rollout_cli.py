@@ -130,4 +130,4 @@ def test_the_worked_examples_pass_from_any_working_directory(capsys, tmp_path, m
     monkeypatch.chdir(tmp_path / "..")
     code, out, _ = run(capsys, "test", str(copy))
     assert code == 0, out
-    assert "0 failed in 4 files" in out
+    assert "0 failed in 5 files" in out

@@ -7,16 +7,31 @@ from pathlib import Path
 
 import pytest
 
-from rumpolicy.analysis.rollout import ChangeExpectation, load_rollout, run_file
+from rumpolicy.analysis.rollout import ChangeExpectation, load_rollout, read_rollout, run_file
 from rumpolicy.policy import load_policy
+from rumpolicy.policy.models import PolicyKind
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "rollouts"
 FILES = sorted(EXAMPLES.rglob("*.rollout"))
 
 
-def test_the_four_examples_are_there():
-    assert [p.parent.name for p in FILES] == ["blue-green", "canary", "retire-alias",
-                                              "time-boxed"]
+def test_the_five_examples_are_there():
+    assert [p.parent.name for p in FILES] == ["blue-green", "canary", "forwarder",
+                                              "retire-alias", "time-boxed"]
+
+
+def test_the_forwarder_example_needs_its_identity_policy(tmp_path: Path):
+    """Without the role's identity policy its sessions lose shop-server: the resource policy no
+    longer names the role, and nothing else allows them (IAM policy evaluation logic, requests
+    within a single account: either kind of policy suffices, so one of them must allow)."""
+    folder = EXAMPLES / "forwarder"
+    for file in folder.iterdir():
+        (tmp_path / file.name).write_bytes(file.read_bytes())
+    copy = tmp_path / "forwarder.rollout"
+    text = copy.read_text(encoding="utf-8")
+    copy.write_text(text.replace("\nidentity policy", "\n# identity policy"), encoding="utf-8")
+    result = run_file(copy)
+    assert [o.expectation.position.line for o in result.failed] == [11, 12, 17]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.parent.name)
@@ -32,12 +47,16 @@ def test_example_passes(path: Path):
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.parent.name)
 def test_example_policies_are_valid_and_within_the_size_limit(path: Path):
-    policies = sorted(path.parent.glob("*.json"))
-    assert len(policies) >= 2  # a baseline and a candidate at least
-    for policy in policies:
+    rollout = read_rollout(path)
+    assert rollout.baseline is not None and rollout.baseline.path and rollout.policy.path
+    kinds: dict[Path, PolicyKind] = {rollout.policy.path: "resource",
+                                     rollout.baseline.path: "resource",
+                                     **{i.path: "identity" for i in rollout.identities}}
+    assert sorted(kinds) == sorted(path.parent.glob("*.json"))  # every file is used
+    for policy, kind in kinds.items():
         text = policy.read_text(encoding="utf-8")
-        assert len(text.encode()) <= 4096, policy.name
-        assert load_policy(text).statements, policy.name  # load_policy raises when invalid
+        assert kind == "identity" or len(text.encode()) <= 4096, policy.name
+        assert load_policy(text, kind=kind).statements, policy.name  # raises when invalid
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.parent.name)

@@ -164,8 +164,8 @@ def test_read_rollout_reports_unreadable_files(tmp_path):
 @pytest.mark.parametrize(("text", "expected"), [
     ('alow alias "x"\n',
      "t.rollout:1:1: unexpected 'alow'; expected a statement: allow, deny, explicit deny, "
-     "implicit deny, policy, monitor, every request, change from, no new access / no lost "
-     "access / no change (did you mean 'allow'?)"),
+     "implicit deny, policy, monitor, every request, change from, identity policy, no new "
+     "access / no lost access / no change (did you mean 'allow'?)"),
     ('allow alias x\n', "t.rollout:1:13: unexpected 'x'; expected a quoted string"),
     ("allow with\n", "t.rollout:1:11: the line ends too early: expected a condition key"),
     ("allow from localhost\n", "t.rollout:1:12: unexpected 'localhost'; expected one of: "

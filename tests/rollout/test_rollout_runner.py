@@ -134,7 +134,7 @@ def test_an_unanalysed_diff_fails_the_expectation(write, monkeypatch):
                               "no new access\n")
     assert run_file(path).outcomes[0].passed
 
-    def partial(old, new, *, monitor=None):
+    def partial(old, new, *, monitor=None, identity_policies=None):
         return SimpleNamespace(equivalent=False, changes=(),
                                not_analysed=("aws:referer: a pattern too complex",))
 

@@ -1,5 +1,6 @@
 """The semantic diff: exactly which requests two app-monitor resource policies decide
-differently, as regions in words with a witness request each (docs/diff.md).
+differently (with the identity policies signed callers hold), as regions in words with a witness
+request each (docs/diff.md).
 
     from rumpolicy.analysis.diff import diff_policies
     result = diff_policies(old, new, monitor="arn:aws:rum:us-east-1:123456789012:appmonitor/shop")
@@ -8,6 +9,8 @@ differently, as regions in words with a witness request each (docs/diff.md).
 """
 
 from rumpolicy.analysis.diff.analyse import diff_policies
+from rumpolicy.analysis.diff.identities import IdentityPolicies, holder_problem, same_principal
 from rumpolicy.analysis.diff.model import Change, DiffStats, PolicyDiff, Region
 
-__all__ = ["Change", "DiffStats", "PolicyDiff", "Region", "diff_policies"]
+__all__ = ["Change", "DiffStats", "IdentityPolicies", "PolicyDiff", "Region", "diff_policies",
+           "holder_problem", "same_principal"]

@@ -1,5 +1,8 @@
 """`diff_policies`: every request two resource policies decide differently, found exactly.
 
+Signed callers may hold identity policies (`identities`), the same under both resource policies;
+the engine then combines them with the resource policy as IAM does.
+
 1. **Read** what the policies look at (`reading`): statements, condition keys, variables.
 2. **Cut** each dimension into classes on which every check of both policies gives one answer
    (`dimensions`): resource, caller, action, then each condition key.
@@ -17,11 +20,11 @@ What cannot be cut exactly narrows the analysed space and is named in `not_analy
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from rumpolicy.analysis.diff.callers import OTHER_ACCOUNT, RESOURCE_ACCOUNT
-from rumpolicy.analysis.diff.describe import HEADLINES, sentence
+from rumpolicy.analysis.diff.describe import HEADLINES, join_or, sentence
 from rumpolicy.analysis.diff.dimensions import (
     ALWAYS_DERIVED,
     OTHER_CALLER_ACCOUNT,
@@ -29,6 +32,7 @@ from rumpolicy.analysis.diff.dimensions import (
     build_dimensions,
 )
 from rumpolicy.analysis.diff.errors import InternalError, TooComplex
+from rumpolicy.analysis.diff.identities import NO_IDENTITY_POLICIES, IdentityPolicies
 from rumpolicy.analysis.diff.model import Change, DiffStats, PolicyDiff, Region
 from rumpolicy.analysis.diff.reading import Reading, read_policies
 from rumpolicy.analysis.diff.search import Layered, explore
@@ -58,6 +62,8 @@ class State(NamedTuple):
     """Whether the caller is in the resource's account (set by the caller dimension)."""
     derived: frozenset[str] = frozenset()
     """Keys the engine derives for this caller and resource: they cannot be absent."""
+    pending: int = 0
+    """Statements relating two request values that the caller and action let apply."""
 
 
 class _Diff:
@@ -66,12 +72,15 @@ class _Diff:
         self.dimensions = dimensions
         reading: Reading = dimensions.reading
         self.reading = reading
-        self.deny = {side: sum(1 << r.bit for r in reading.refs
-                               if r.side == side and r.statement.effect == "Deny")
+
+        def bits(side: str, effect: str) -> int:
+            return sum(1 << r.bit for r in reading.refs
+                       if r.side == side and r.statement.effect == effect)
+
+        self.deny = {side: bits(side, "Deny") | bits("identity", "Deny")
                      for side in ("old", "new")}
-        self.allow = {side: sum(1 << r.bit for r in reading.refs
-                                if r.side == side and r.statement.effect == "Allow")
-                      for side in ("old", "new")}
+        self.allow = {side: bits(side, "Allow") for side in ("old", "new")}
+        self.identity_allow = bits("identity", "Allow")
 
     def step(self, dimension: int, state: State, chosen: int) -> State | None:
         d = self.dimensions
@@ -93,18 +102,24 @@ class _Diff:
                 derived.add("aws:resourceaccount")
             return State(state.mask & d.caller.masks[chosen], anonymous=caller.group is None,
                          root=caller.kind == "root", same_account=same,
-                         derived=frozenset(derived & self.reading.names.keys()))
+                         derived=frozenset(derived & self.reading.names.keys()),
+                         pending=d.caller.masks[chosen] & d.relating_any)
         if dimension == 2:
-            return state._replace(mask=state.mask & d.action.masks[chosen])
+            return state._replace(mask=state.mask & d.action.masks[chosen],
+                                  pending=state.pending & d.action.masks[chosen])
         key = d.keys[dimension - 3]
         if key.classes[chosen].kind == "absent" and key.key in state.derived:
             return None
+        if state.pending and d.blocks(dimension - 3, chosen, state.pending):
+            return None  # not analysed (named in not_analysed)
         return state._replace(mask=state.mask & d.key_masks[dimension - 3][chosen],
                               derived=state.derived - {key.key})
 
     def effect(self, state: State, side: str) -> Effect:
         """What rumpolicy.engine.combine decides when exactly the statements in `state.mask`
-        apply and no identity policy does: the cross-check for the evaluator's answers."""
+        apply: the cross-check for the evaluator's answers. A Deny of either kind wins; an
+        identity Allow counts only for a caller of the resource's account (an anonymous caller
+        holds none: its bits never survive the caller dimension)."""
         if state.mask & self.deny[side]:
             return Effect.EXPLICIT_DENY
         granted = bool(state.mask & self.allow[side])
@@ -112,11 +127,11 @@ class _Diff:
             return Effect.ALLOW if granted else Effect.IMPLICIT_DENY
         if not state.same_account:
             return Effect.IMPLICIT_DENY
-        return Effect.ALLOW if granted or state.root else Effect.IMPLICIT_DENY
+        held = bool(state.mask & self.identity_allow)
+        return Effect.ALLOW if granted or held or state.root else Effect.IMPLICIT_DENY
 
-    def request(self, cell: Sequence[int]) -> Request:
-        """The representative request of a cell; derived keys are left to the engine when
-        what it derives is already in the chosen class."""
+    def _bare(self, cell: Sequence[int]) -> Request:
+        """The cell's resource, caller and action, with no context: what the engine derives."""
         d = self.dimensions
         resource = d.resource.classes[cell[0]].rep
         caller = d.caller.classes[cell[1]]
@@ -124,9 +139,15 @@ class _Diff:
         account = arn.account if arn is not None else ""
         if caller.group != RESOURCE_ACCOUNT:
             account = d.caller.fresh_account(avoid=account)
-        principal = caller.principal(account)
-        action = d.action.reps[cell[2]]
-        derived = Request(resource=resource, action=action, principal=principal)
+        return Request(resource=resource, action=d.action.reps[cell[2]],
+                       principal=caller.principal(account))
+
+    def request(self, cell: Sequence[int]) -> Request:
+        """The representative request of a cell; derived keys are left to the engine when
+        what it derives is already in the chosen class."""
+        d = self.dimensions
+        derived = self._bare(cell)
+        resource, action, principal = derived.resource, derived.action, derived.principal
         context: dict[str, str | list[str]] = {}
         for dimension, chosen in zip(d.keys, cell[3:], strict=True):
             key_class = dimension.classes[chosen]
@@ -140,11 +161,17 @@ class _Diff:
         return Request(resource=resource, action=action, principal=principal, context=context)
 
     def witness_cell(self, cube: Sequence[frozenset[int]]) -> tuple[int, ...]:
-        """The first (most specific) class of each dimension, except that a key the region
-        does not narrow is left out of the request."""
+        """The first (most specific) class of each dimension, except that a key keeps the
+        value the engine derives for the caller when the region allows it, and a key the
+        region does not narrow is left out of the request."""
         cell = [min(chosen) for chosen in cube]
+        derived = self._bare(cell).values
         for position, dimension in enumerate(self.dimensions.keys, start=3):
-            if len(cube[position]) == len(dimension.classes) and \
+            implied = derived.get(dimension.key)
+            found = None if implied is None else dimension.classify(implied)
+            if found is not None and found in cube[position]:
+                cell[position] = found
+            elif len(cube[position]) == len(dimension.classes) and \
                     dimension.absent_index is not None:
                 cell[position] = dimension.absent_index
         return tuple(cell)
@@ -161,11 +188,12 @@ class _Diff:
         graph: Layered[State] = explore(d.sizes, State(self.reading.everything), self.step,
                                  limit=MAX_STATES)
         compiled = (compile_policy(self.old), compile_policy(self.new))
+        held = self.reading.identities.held_by
         outcome: dict[tuple[Effect, Effect], set[int]] = {}
         for final, state in enumerate(graph.final):
             request = self.request(graph.path(final))
-            effects = (compiled[0].evaluate(request).effect,
-                       compiled[1].evaluate(request).effect)
+            effects = (compiled[0].evaluate(request, held(request)).effect,
+                       compiled[1].evaluate(request, held(request)).effect)
             implied = (self.effect(state, "old"), self.effect(state, "new"))
             if effects != implied:
                 raise InternalError(f"the evaluator decided {effects} where the statements "
@@ -178,7 +206,8 @@ class _Diff:
             for cube in graph.cubes(outcome.get(pair, set()), MAX_REGIONS) \
                     if pair in outcome else ():
                 witness = self.request(self.witness_cell(cube))
-                got = (evaluate(self.old, witness).effect, evaluate(self.new, witness).effect)
+                got = (evaluate(self.old, witness, held(witness)).effect,
+                       evaluate(self.new, witness, held(witness)).effect)
                 if got != pair:
                     raise InternalError(f"witness {witness.to_dict()} gets {got}, not {pair}")
                 found.append(Change(pair[0], pair[1], self.describe(headline, cube), witness,
@@ -188,32 +217,41 @@ class _Diff:
                           states=sum(len(s) for s in graph.states),
                           evaluations=2 * len(graph.final))
         return PolicyDiff(not changes and not notes, tuple(changes), tuple(notes), scope,
-                          stats, d)
+                          stats, d, self.reading.identities)
 
 
 def diff_policies(old: Policy | None, new: Policy | None, *, monitor: str | None = None,
-                  all_actions: bool | None = None) -> PolicyDiff:
+                  all_actions: bool | None = None,
+                  identity_policies: IdentityPolicies | Mapping[str, Policy] =
+                  NO_IDENTITY_POLICIES) -> PolicyDiff:
     """Every request `old` and `new` decide differently, as regions with checked witnesses.
 
     `monitor`: analyse requests to this app monitor only (else every resource). `all_actions`:
     analyse every action, not only rum:PutRumEvents; by default True exactly when no monitor
-    is given. `None` stands for "no policy attached". Signed callers are judged without
-    identity policies.
+    is given. `None` stands for "no policy attached". `identity_policies`: principal ARN ->
+    the identity policy attached to it (a role's also holds for its sessions), the same under
+    both policies; without them signed callers are judged on the resource policy alone.
+    Raises ValueError for a principal that cannot hold an identity policy or is given twice.
     """
+    identities = identity_policies if isinstance(identity_policies, IdentityPolicies) else \
+        IdentityPolicies.of(identity_policies)
     every_action = monitor is None if all_actions is None else all_actions
     scope = (("every action" if every_action else PUT_RUM_EVENTS) + " on " +
-             (monitor if monitor is not None else "every resource"))
+             (monitor if monitor is not None else "every resource") + "; " +
+             (f"identity policies of {join_or(identities.principals, 'and')}" if identities
+              else "signed callers judged without identity policies"))
     notes: list[str] = []
     try:
-        reading = read_policies(old, new, monitor)
+        reading = read_policies(old, new, monitor, identities)
         dimensions = build_dimensions(reading, every_action)
-        notes = reading.notes(dimensions.unanalysed_keys)
+        notes = dimensions.notes()
         return _Diff(old, new, dimensions).run(scope, notes)
     except (TooComplex, InternalError) as err:
         reason = "too many combinations" if isinstance(err, TooComplex) else \
             "an internal check failed"
         return PolicyDiff(False, (), (*notes, f"everything: the analysis stopped ({reason}: "
-                                               f"{err})"), scope)
+                                               f"{err})"), scope,
+                          identity_policies=identities)
 
 
 def representatives(result: PolicyDiff, rng: random.Random | None = None

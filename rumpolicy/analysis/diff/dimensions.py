@@ -1,9 +1,10 @@
 """The dimensions of the request space, each cut into classes, with a mask per class.
 
-A class's mask holds a bit for every statement (of both policies) whose check on this
-dimension passes for the class: its Principal grants (for an Allow) or names the caller (for a
-Deny), its Action or Resource matches, or every condition it has on the key lets it apply.
-A statement applies exactly when its bit survives the AND of the masks of the request's classes.
+A class's mask holds a bit for every statement (of both policies, and of the identity policies)
+whose check on this dimension passes for the class: its Principal grants (for an Allow) or names
+the caller (for a Deny), or the caller holds its identity policy; its Action or Resource
+matches; or every condition it has on the key lets it apply. A statement applies exactly when
+its bit survives the AND of the masks of the request's classes.
 
 `Dimensions.classify` puts any request in its cell, computing each class from the request the
 way the classes were defined (signatures of engine checks), so region membership is exact.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import cast
 
@@ -94,9 +95,9 @@ class ResourceDimension:
                                    for r in reading.refs])
             self.classes = [self._class(reading.monitor, mask)]
             return
-        resolution = Request(resource=DUMMY_RESOURCE, context=reading.context())
         atoms: list[Atom] = []
         for ref in reading.refs:
+            resolution = reading.resolution(ref)
             for pattern in ref.resources:
                 parts = resolve(resource_template(pattern, ref.policy.substitutes_variables),
                                 resolution)
@@ -176,14 +177,18 @@ def _account_atom(account: str, language: Callable[[tuple[Token, ...]], TokenLan
 # --- caller --------------------------------------------------------------------------------------
 
 class CallerDimension:
-    """Callers, told apart by how every Principal/NotPrincipal element names them."""
+    """Callers, told apart by how every Principal/NotPrincipal element names them and by which
+    identity policies they hold."""
 
     def __init__(self, reading: Reading, resource: ResourceDimension) -> None:
         self.reading = reading
         self.resource = resource
         self._reads_username = "aws:username" in reading.names
-        candidates = candidate_classes(principal_entries(r.statement for r in reading.refs),
-                                       reading.accounts)
+        self._principals = [r for r in reading.refs if r.side != "identity" and r.of is None]
+        """The statements with a Principal (a variant names the callers its statement does)."""
+        entries = [*principal_entries(r.statement for r in reading.refs),
+                   *reading.identities.principals]
+        candidates = candidate_classes(entries, reading.accounts)
         placeholder = self.fresh_account()
         self.classes: list[CallerClass] = []
         self.masks: list[int] = []
@@ -200,13 +205,16 @@ class CallerDimension:
                 continue
             self._index[signature] = len(self.classes)
             self.classes.append(candidate)
-            self.masks.append(_mask(reading, [_grants(r, request) for r in reading.refs]))
+            self.masks.append(_mask(reading, [_grants(reading, r, request)
+                                              for r in reading.refs]))
 
     def _signature(self, request: Request, group: str | None) -> Hashable:
         caller = request.caller
         user = self._reads_username and caller.kind is CallerKind.USER and bool(caller.name)
+        identities = self.reading.identities
         return (group, caller.kind is CallerKind.ROOT, user,
-                tuple(principal_check(r.statement, request).reason for r in self.reading.refs))
+                tuple(principal_check(r.statement, request).reason for r in self._principals),
+                tuple(identities.holds(i, caller) for i in range(len(identities))))
 
     def fresh_account(self, avoid: str = "") -> str:
         """A 12-digit account no policy names (and not `avoid`)."""
@@ -235,7 +243,9 @@ class CallerDimension:
         return callers_words.describe(self.classes, chosen, available)
 
 
-def _grants(ref: StatementRef, request: Request) -> bool:
+def _grants(reading: Reading, ref: StatementRef, request: Request) -> bool:
+    if ref.holder is not None:
+        return reading.identities.holds(ref.holder, request.caller)
     check = principal_check(ref.statement, request)
     return check.reason in _GRANTING if ref.statement.effect == "Allow" else check.matched
 
@@ -300,17 +310,14 @@ def key_dimension(reading: Reading, key: str, notes: dict[str, list[str]]
 
     absent = key not in ALWAYS_DERIVED
     try:
-        dimension = KeyDimension(key, reading.names[key], single,
-                                 singles=key not in reading.restricted, lists=single is not None,
-                                 absent=absent, member_results=member_results,
+        dimension = KeyDimension(key, reading.names[key], single, absent=absent,
+                                 member_results=member_results,
                                  set_conditions=len(set_conditions))
     except TooComplex as err:
         notes.setdefault(key, []).append(f"lists of it are too varied ({err})")
-        dimension = KeyDimension(key, reading.names[key], None, singles=False, lists=False,
-                                 absent=absent, member_results=member_results, set_conditions=0)
-    involved = [r for r in reading.refs
-                if any(c.key.lower() == key for c in r.statement.conditions)
-                or reading.free_resource.get(r.bit) == key]
+        dimension = KeyDimension(key, reading.names[key], None, absent=absent,
+                                 member_results=member_results, set_conditions=0)
+    involved = [r for r in reading.refs if reading.reads(r, key)]
     masks = []
     for key_class in dimension.classes:
         mask = reading.everything
@@ -323,16 +330,16 @@ def key_dimension(reading: Reading, key: str, notes: dict[str, list[str]]
 
 def _single_values(reading: Reading, key: str,
                    conditions: Sequence[tuple[StatementRef, Condition]]) -> SingleValues:
-    resolution = Request(resource=DUMMY_RESOURCE, context=reading.context(key, None))
     prepared: list[tuple[Condition, str, object]] = []
     families: set[Family] = set()
     for ref, condition in conditions:
         if condition.operator.base.family is Family.NULL:
             continue  # reads presence only: the absent class already stands apart
         families.add(condition.operator.base.family)
-        for text, template in zip(condition.values, ref.templates(condition), strict=True):
-            _, values = resolved_values(condition, [template], resolution)
-            prepared.extend((condition, text, v) for v in values)
+        resolution = reading.resolution(ref, key)
+        for template in ref.templates(condition):
+            shown, values = resolved_values(condition, [template], resolution)
+            prepared.extend(zip([condition] * len(values), shown, values, strict=True))
     if families == {Family.IP}:
         ip = BASE_OPERATORS["IpAddress"]
         networks = [cast(tuple[int, int, int], v) for _, _, v in prepared]
@@ -355,6 +362,7 @@ def _single_values(reading: Reading, key: str,
             atoms.append(regex_atom(cast(re.Pattern[str], value), text))
     if key in reading.self_referencing:
         atoms.append(equals_atom(""))
+    atoms.extend(equals_atom(v) for v in reading.constants.get(key, ()))  # one class each
     for bit, variable in reading.free_resource.items():
         if variable == key:
             atoms.extend(_resource_variable_atoms(reading, bit, key))
@@ -386,6 +394,32 @@ class Dimensions:
     keys: tuple[KeyDimension, ...]
     key_masks: tuple[tuple[int, ...], ...]
     unanalysed_keys: dict[str, tuple[str, ...]]
+    relating: tuple[int, ...] = field(init=False)
+    """Per key: the statements relating it to another value (`Reading.restricted`). Wherever
+    one of them can apply by its caller and action (`pending`), the key's single values are
+    not analysed (`blocks`), except its constants for a statement that has variants for them."""
+    relating_any: int = field(init=False, repr=False)
+    """The union of `relating`."""
+    _unbound: tuple[int, ...] = field(init=False, repr=False)
+    """Per key: the relating statements whose variants stand for its constants."""
+    _constants: tuple[frozenset[int], ...] = field(init=False, repr=False)
+    """Per key: the classes of its constants (one value each)."""
+
+    def __post_init__(self) -> None:
+        refs = self.reading.refs
+        relating, unbound, constants = [], [], []
+        for dimension in self.keys:
+            bits = {bit for bit, _ in self.reading.restricted.get(dimension.key, ())}
+            relating.append(sum(1 << bit for bit in bits))
+            unbound.append(sum(1 << bit for bit in bits if dimension.key in refs[bit].unbound))
+            constants.append(frozenset(
+                found for value in self.reading.constants.get(dimension.key, ())
+                if (found := dimension.classify(value)) is not None))
+        self.relating, self._unbound, self._constants = \
+            tuple(relating), tuple(unbound), tuple(constants)
+        self.relating_any = 0
+        for mask in self.relating:
+            self.relating_any |= mask
 
     @property
     def names(self) -> list[str]:
@@ -396,19 +430,71 @@ class Dimensions:
         return [len(self.resource.classes), len(self.caller.classes), len(self.action.reps),
                 *(len(k.classes) for k in self.keys)]
 
+    def pending(self, caller: int, action: int) -> int:
+        """The relating statements that the caller and action classes let apply: their
+        Principal (or identity policy) and Action checks read no variable, so this is exact."""
+        return self.caller.masks[caller] & self.action.masks[action] & self.relating_any
+
+    def blocks(self, position: int, chosen: int, pending: int) -> bool:
+        """Whether class `chosen` of the `position`th key lies outside the analysed space."""
+        pending &= self.relating[position]
+        if not pending or self.keys[position].classes[chosen].kind != "single":
+            return False
+        return bool(pending & ~self._unbound[position]) or \
+            chosen not in self._constants[position]
+
     def classify(self, request: Request) -> tuple[int, ...] | None:
         resource = self.resource.classify(request.resource)
         caller = self.caller.classify(request)
         action = self.action.classify(request.action)
         if resource is None or caller is None or action is None:
             return None
+        pending = self.pending(caller, action)
         cell = [resource, caller, action]
-        for dimension in self.keys:
+        for position, dimension in enumerate(self.keys):
             found = dimension.classify(request.get(dimension.key))
-            if found is None:
+            if found is None or self.blocks(position, found, pending):
                 return None
             cell.append(found)
         return tuple(cell)
+
+    def notes(self) -> list[str]:
+        """What was left out, in words: for each related key the values, callers and actions
+        where it is (exactly what `blocks` leaves out), then keys analysed only when absent or
+        without lists."""
+        out = []
+        for position, dimension in enumerate(self.keys):
+            groups: dict[tuple[str, frozenset[int], frozenset[int]], list[str]] = {}
+            for bit, why in self.reading.restricted.get(dimension.key, ()):
+                callers = frozenset(i for i, m in enumerate(self.caller.masks) if m >> bit & 1)
+                actions = frozenset(i for i, m in enumerate(self.action.masks) if m >> bit & 1)
+                values = "has a single value"
+                if self._unbound[position] >> bit & 1:
+                    constants = self.reading.constants[dimension.key]
+                    values += " other than " + join_or([f"`{c}`" for c in constants], "and")
+                if callers and actions:
+                    groups.setdefault((values, callers, actions), []).append(why)
+            if groups:
+                out.append(self._related_note(dimension.name, groups))
+        for key, whys in sorted(self.unanalysed_keys.items()):
+            out.append(f"requests that carry {self.reading.names[key]}: {'; '.join(whys)}; "
+                       "requests without it are analysed")
+        return out
+
+    def _related_note(self, name: str, groups: dict[tuple[str, frozenset[int], frozenset[int]],
+                                                      list[str]]) -> str:
+        every = frozenset(range(len(self.resource.classes)))
+        places = []
+        for values, callers, actions in groups:
+            who = self.caller.describe(callers, every)
+            action = self.action.describe(actions)
+            where = "" if who == "any caller" and not action else \
+                f" from {who}" + (f" where {action}" if action else "")
+            places.append(values + where)
+        whys = "; ".join(dict.fromkeys(why for whys in groups.values() for why in whys))
+        return (f"requests in which {name} {'; or '.join(places)}: {whys}. A condition "
+                "relating two request values cannot be cut into classes exactly; every other "
+                "request is analysed")
 
 
 def build_dimensions(reading: Reading, every_action: bool) -> Dimensions:

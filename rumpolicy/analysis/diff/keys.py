@@ -37,8 +37,7 @@ class KeyDimension:
     """The classes of one key. `member_results(text)` gives, for each set-operator condition on
     the key, the condition's result on the one-member list `[text]`."""
 
-    def __init__(self, key: str, name: str, single: SingleValues | None, *,
-                 singles: bool, lists: bool, absent: bool,
+    def __init__(self, key: str, name: str, single: SingleValues | None, *, absent: bool,
                  member_results: Callable[[str], tuple[bool | None, ...]],
                  set_conditions: int) -> None:
         self.key = key
@@ -49,14 +48,14 @@ class KeyDimension:
         self._flags_index: dict[Flags, int] = {}
         self._member_flags: list[Flags] = []
         self._set_conditions = set_conditions
-        if single is not None and singles:
+        if single is not None:
             for index, rep in enumerate(single.reps):
                 self._single_index[index] = len(self.classes)
                 self.classes.append(KeyClass("single", rep, index))
         self.absent_index = len(self.classes) if absent else None
         if absent:
             self.classes.append(KeyClass("absent", None))
-        if single is not None and lists:
+        if single is not None:
             self._add_lists(single, member_results)
         self.list_count = len(self._flags_index)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from rumpolicy.analysis.diff.identities import NO_IDENTITY_POLICIES, IdentityPolicies
 from rumpolicy.engine.decision import Effect
 from rumpolicy.engine.request import Request
 
@@ -31,13 +32,18 @@ class Region:
 
     def contains(self, request: Request) -> bool:
         cell = self.space.classify(request)
-        return cell is not None and all(c in s for c, s in zip(cell, self.classes, strict=True))
+        return cell is not None and self.holds(cell)
+
+    def holds(self, cell: tuple[int, ...]) -> bool:
+        """Whether the cell (a request's class in each dimension) lies in the region."""
+        return all(c in s for c, s in zip(cell, self.classes, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """Every request in `region` gets `from_effect` from the old policy and `to_effect` from
-    the new one; `witness` is one of them, checked with `rumpolicy.evaluate` on both."""
+    the new one; `witness` is one of them, checked with `rumpolicy.evaluate` on both (with the
+    identity policies its caller holds)."""
 
     from_effect: Effect
     to_effect: Effect
@@ -73,16 +79,29 @@ class PolicyDiff:
     changes: tuple[Change, ...]
     not_analysed: tuple[str, ...]
     scope: str = ""
-    """The requests analysed, in words ("rum:PutRumEvents on arn:...")."""
+    """The requests analysed and the identity policies held, in words ("rum:PutRumEvents on
+    arn:...; signed callers judged without identity policies")."""
     stats: DiffStats = field(default_factory=DiffStats, compare=False)
     space: Space | None = field(default=None, compare=False, repr=False)
+    identity_policies: IdentityPolicies = field(default=NO_IDENTITY_POLICIES, compare=False,
+                                                repr=False)
+    """What callers held; `identity_policies.held_by(request)` gives what to pass to
+    `rumpolicy.evaluate` to see a request's decisions as the diff saw them."""
 
     def covers(self, request: Request) -> bool:
         """Whether `request` lies in the analysed space (so a difference would be reported)."""
         return self.space is not None and self.space.classify(request) is not None
 
     def change_for(self, request: Request) -> Change | None:
-        return next((c for c in self.changes if c.contains(request)), None)
+        return next(iter(self.changes_containing(request)), None)
+
+    def changes_containing(self, request: Request) -> tuple[Change, ...]:
+        """The changes whose region holds `request` (at most one: regions are disjoint),
+        classifying the request once."""
+        cell = None if self.space is None else self.space.classify(request)
+        if cell is None:
+            return ()
+        return tuple(c for c in self.changes if c.region.holds(cell))
 
     def to_dict(self) -> dict[str, Any]:
         return {"equivalent": self.equivalent,

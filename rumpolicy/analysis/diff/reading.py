@@ -1,22 +1,38 @@
 """What two policies read: their statements, the condition keys, and the policy variables.
 
+The statements are those of the old and new resource policies, then those of the identity
+policies (the same on both sides), each with its bit in the search's masks.
+
 Policy variables are where an exact partition can fail. A value like `${aws:username}` in a
 condition on `rum:alias` relates two request values; no product of per-key classes captures
-"alias equals username". Such a variable key is *restricted*: only requests where it has no
-single value (absent or a list, so the variable takes its default or drops the value) are
-analysed, and the rest is named in `not_analysed`. Two uses stay exact: a condition comparing a
-key with a template of itself (its outcome depends only on whether the value is empty, see
-docs/diff.md), and a Resource variable when the monitor ARN is fixed (the substituted text must
-be a substring of that ARN, so finitely many values matter).
+"alias equals username". Three uses stay exact: a condition comparing a key with a template of
+itself (its outcome depends only on whether the value is empty, see docs/diff.md); a Resource
+variable when the monitor ARN is fixed (the substituted text must be a substring of that ARN, so
+finitely many values matter); and a variable taking one of its key's *constants*, the values the
+engine derives for the callers the policies name (`aws:username` of a user an identity policy is
+attached to, say). For those the statement is read again with the value bound (a *variant*, with
+its own bit): the variant applies when the key holds that value, the statement itself only when
+the key is absent or a list (so the variable takes its default or drops the value).
+
+Any other single value of a related key is *restricted*: wherever a statement relating it can
+apply (by its caller and action), requests where the key has such a value are not analysed, and
+`not_analysed` names them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
-from rumpolicy.analysis.diff.callers import entry_accounts, is_caller_account, principal_entries
+from rumpolicy.analysis.diff.callers import (
+    candidate_classes,
+    entry_accounts,
+    is_caller_account,
+    principal_entries,
+)
 from rumpolicy.analysis.diff.describe import join_or
+from rumpolicy.analysis.diff.identities import IdentityPolicies
 from rumpolicy.engine.conditions import judge, resolved_values, template_of
 from rumpolicy.engine.decision import ContextValue
 from rumpolicy.engine.evaluate import resource_check, resource_template
@@ -28,6 +44,11 @@ from rumpolicy.policy.variables import Template, Variable
 
 DUMMY_RESOURCE = "arn:aws:rum:us-east-1:000000000000:appmonitor/rumpolicy-diff"
 """Stands in for the resource where only variables need resolving."""
+CALLER_KEYS = ("aws:username", "aws:principalarn", "aws:principalaccount", "aws:principaltype")
+"""Keys the engine derives from the caller: their constants are the named callers' values."""
+MAX_VARIANTS = 64
+"""Variants per statement (one per combination of its related keys' constants)."""
+Binding = tuple[tuple[str, str], ...]
 STRINGISH = frozenset({Family.STRING, Family.ARN, Family.BOOL})
 _SUBSTITUTED = (Family.STRING, Family.ARN)
 _FAMILY_WORDS = {Family.STRING: "a string", Family.ARN: "an ARN", Family.BOOL: "a boolean",
@@ -38,17 +59,29 @@ _FAMILY_WORDS = {Family.STRING: "a string", Family.ARN: "an ARN", Family.BOOL: "
 @dataclass(frozen=True, slots=True)
 class StatementRef:
     side: str
-    """"old" or "new"."""
+    """"old", "new" or "identity"."""
     index: int
     policy: Policy
     statement: Statement
     bit: int
-    """The statement's bit in the search's masks (old statements first)."""
+    """The statement's bit in the search's masks (old, new, identity, then variants)."""
+    holder: int | None = None
+    """For an identity policy's statement: the index of its principal in `IdentityPolicies`."""
+    holder_arn: str = ""
+    binding: Binding = ()
+    """For a variant: the related keys whose variables it reads with these values."""
+    of: int | None = None
+    """For a variant: the bit of the statement it was made from."""
+    unbound: frozenset[str] = frozenset()
+    """Related keys with constants that this statement reads unbound: it stands only for
+    requests where they are absent or lists (a variant stands for each constant)."""
 
     def where(self, path: str | None = None) -> str:
         location = self.policy.locate(path or self.statement.path)
         sid = f" '{self.statement.sid}'" if self.statement.sid else ""
-        return f"{self.side} policy statement {self.index}{sid} at line {location.line}"
+        owner = f"{self.side} policy" if self.holder is None else \
+            f"the identity policy of {self.holder_arn},"
+        return f"{owner} statement {self.index}{sid} at line {location.line}"
 
     @property
     def resources(self) -> tuple[str, ...]:
@@ -74,15 +107,21 @@ class Reading:
     """Every key read, lower case -> its spelling in the policy."""
     variables: frozenset[str]
     """Keys that some policy variable reads."""
-    restricted: Mapping[str, tuple[str, ...]]
-    """Variable keys whose single values are not analysed -> why."""
+    restricted: Mapping[str, tuple[tuple[int, str], ...]]
+    """Related keys -> (bit of a statement relating it, why). Where that statement can apply,
+    the key's single values are not analysed (except its constants when the key is in the
+    statement's `unbound`)."""
+    constants: Mapping[str, tuple[str, ...]]
+    """Related keys -> the values variants bind them to."""
     absent_only: Mapping[str, tuple[str, ...]]
     """Keys analysed only when absent (compared under two types, or BinaryEquals) -> why."""
     free_resource: Mapping[int, str]
     """Statement bit -> the one variable key its Resource reads, analysed exactly."""
     self_referencing: frozenset[str]
     accounts: frozenset[str]
-    """Accounts the Principal entries, the Resource patterns or the monitor name."""
+    """Accounts the Principal entries, the Resource patterns, the identity policies' principals
+    or the monitor name."""
+    identities: IdentityPolicies
     _conditions: dict[str, list[tuple[StatementRef, Condition]]] = field(
         default_factory=dict, repr=False)
 
@@ -98,26 +137,37 @@ class Reading:
                 if c.key.lower() == key]
         return found
 
-    def context(self, key: str | None = None, value: ContextValue | None = None
-                ) -> dict[str, str | tuple[str, ...]]:
+    def context(self, key: str | None = None, value: ContextValue | None = None,
+                binding: Binding = ()) -> dict[str, str | tuple[str, ...]]:
         """A context in which every variable has no single value (so it takes its default or
-        drops the value, as for an absent key), except `key`, which holds `value`."""
+        drops the value, as for an absent key), except the bound ones and `key`, which holds
+        `value`."""
         context: dict[str, str | tuple[str, ...]] = {v: () for v in self.variables}
+        context.update(binding)
         if key is not None:
             context[key] = value if isinstance(value, str) else ()
         return context
+
+    def resolution(self, ref: StatementRef, key: str | None = None) -> Request:
+        """A request to resolve the statement's variables with: `key` has no single value."""
+        return Request(resource=DUMMY_RESOURCE, context=self.context(key, None, ref.binding))
 
     def condition_result(self, ref: StatementRef, condition: Condition,
                          value: ContextValue | None) -> bool | None:
         """The engine's result for `condition` when its key holds `value`."""
         request = Request(resource=DUMMY_RESOURCE,
-                          context=self.context(condition.key.lower(), value))
+                          context=self.context(condition.key.lower(), value, ref.binding))
         shown, prepared = resolved_values(condition, ref.templates(condition), request)
         return judge(condition, shown, prepared, value).result
 
     def passes(self, ref: StatementRef, key: str, value: ContextValue | None) -> bool:
         """Whether everything in the statement that reads `key` lets it apply: an undecidable
-        condition fails closed (it keeps an Allow out and lets a Deny in)."""
+        condition fails closed (it keeps an Allow out and lets a Deny in). A variant needs its
+        bound value; an unbound related key must be absent or a list."""
+        bound = dict(ref.binding).get(key)
+        if (bound is not None and value != bound) or \
+                (key in ref.unbound and isinstance(value, str)):
+            return False
         for condition in ref.statement.conditions:
             if condition.key.lower() != key:
                 continue
@@ -129,36 +179,38 @@ class Reading:
             return self.resource_matches(ref, self.monitor, key, value)
         return True
 
+    def reads(self, ref: StatementRef, key: str) -> bool:
+        """Whether `passes` can depend on `key` for this statement."""
+        return key in ref.unbound or key in dict(ref.binding) or \
+            self.free_resource.get(ref.bit) == key or \
+            any(c.key.lower() == key for c in ref.statement.conditions)
+
     def resource_matches(self, ref: StatementRef, resource: str, key: str | None = None,
                          value: ContextValue | None = None) -> bool:
-        request = Request(resource=resource, context=self.context(key, value))
+        request = Request(resource=resource, context=self.context(key, value, ref.binding))
         return resource_check(ref.statement, ref.policy.substitutes_variables, request).matched
-
-    def notes(self, absent_only: Mapping[str, tuple[str, ...]]) -> list[str]:
-        out = []
-        for key, why in sorted(self.restricted.items()):
-            name = self.names[key]
-            out.append(f"requests in which {name} has a single value: {'; '.join(why)}. A "
-                       "condition relating two request values cannot be cut into classes "
-                       f"exactly; requests where {name} is absent or a list are analysed")
-        for key, why in sorted(absent_only.items()):
-            out.append(f"requests that carry {self.names[key]}: {'; '.join(why)}; requests "
-                       "without it are analysed")
-        return out
 
 
 def variables_of(template: Template) -> list[Variable]:
     return [p for p in template if isinstance(p, Variable)]
 
 
-def read_policies(old: Policy | None, new: Policy | None, monitor: str | None) -> Reading:
+def read_policies(old: Policy | None, new: Policy | None, monitor: str | None,
+                  identities: IdentityPolicies) -> Reading:
     refs: list[StatementRef] = []
     for side, policy in (("old", old), ("new", new)):
         if policy is not None:
             for index, statement in enumerate(policy.statements):
                 refs.append(StatementRef(side, index, policy, statement, len(refs)))
+    for holder, (principal, policy) in enumerate(identities.attached):
+        for index, statement in enumerate(policy.statements):
+            refs.append(StatementRef("identity", index, policy, statement, len(refs), holder,
+                                     principal))
     names: dict[str, str] = {}
-    restricted: dict[str, list[str]] = {}
+    relations: dict[int, dict[str, list[str]]] = {}
+    """Statement bit -> key it relates -> why."""
+    combined: dict[int, set[str]] = {}
+    """Statement bit -> the variables its Resource combines (with a monitor): no variants."""
     families: dict[str, dict[Family, list[str]]] = {}
     resource_keys: dict[int, set[str]] = {}
     self_referencing: set[str] = set()
@@ -184,7 +236,7 @@ def read_policies(old: Policy | None, new: Policy | None, monitor: str | None) -
                     if used == key:
                         self_referencing.add(key)
                     else:
-                        restricted.setdefault(used, []).append(
+                        relations.setdefault(ref.bit, {}).setdefault(used, []).append(
                             f"{ref.where(condition.path)} compares {condition.key} with "
                             f"${{{variable.key}}}")
     free_resource: dict[int, str] = {}
@@ -193,22 +245,93 @@ def read_policies(old: Policy | None, new: Policy | None, monitor: str | None) -
         where = refs[bit].where()
         if monitor is None:
             for key in read:
-                restricted.setdefault(key, []).append(
+                relations.setdefault(bit, {}).setdefault(key, []).append(
                     f"{where} names ${{{names[key]}}} in its Resource, and no monitor ARN fixes "
                     "the resource")
         elif len(read) > 1:
             for key in read:
-                restricted.setdefault(key, []).append(
+                combined.setdefault(bit, set()).add(key)
+                relations.setdefault(bit, {}).setdefault(key, []).append(
                     f"{where} combines several variables in its Resource")
         else:
             free_resource[bit] = next(iter(read))
+    absent_only = _mixed_families(families)
+    accounts = _accounts(refs, monitor, identities)
+    related = {key for keys in relations.values() for key in keys}
+    constants = {key: values for key, values in _constants(
+        [*principal_entries(r.statement for r in refs), *identities.principals], accounts,
+        monitor).items()
+        if key in related and key not in absent_only
+        and set(families.get(key, {})) <= STRINGISH | {Family.NULL}}
+    refs = _with_variants(refs, relations, combined, constants)
+    restricted: dict[str, list[tuple[int, str]]] = {}
+    for ref in refs:
+        base = ref.bit if ref.of is None else ref.of
+        bound = dict(ref.binding)
+        for key, whys in relations.get(base, {}).items():
+            if key not in bound:
+                restricted.setdefault(key, []).extend((ref.bit, why) for why in whys)
+        if base in free_resource and free_resource[base] not in bound:
+            free_resource[ref.bit] = free_resource[base]
+    with_variants = {key for ref in refs for key in ref.unbound}
     return Reading(
         refs=tuple(refs), monitor=monitor, names=names, variables=frozenset(variables),
         restricted={k: tuple(v) for k, v in restricted.items()},
-        absent_only=_mixed_families(families),
-        free_resource={b: k for b, k in free_resource.items() if k not in restricted},
-        self_referencing=frozenset(self_referencing),
-        accounts=frozenset(_accounts(refs, monitor)))
+        constants={k: v for k, v in constants.items() if k in with_variants},
+        absent_only=absent_only, free_resource=free_resource,
+        self_referencing=frozenset(self_referencing), accounts=frozenset(accounts),
+        identities=identities)
+
+
+def _constants(entries: Sequence[str], accounts: frozenset[str] | set[str],
+               monitor: str | None) -> dict[str, tuple[str, ...]]:
+    """For each key the engine derives from the caller: the values it derives for anonymous
+    callers, the root users of the named accounts, every caller an entry names and a session
+    of every role named (the engine's own derivation, `Request.values`, gives them); and with
+    a monitor, its account for aws:ResourceAccount."""
+    principals: list[str | None] = [None]
+    for candidate in candidate_classes(entries, accounts):
+        if candidate.kind in ("root", "named", "sessions") and candidate.group in accounts:
+            principals.append(candidate.principal(""))
+    found: dict[str, dict[str, None]] = {key: {} for key in CALLER_KEYS}
+    for principal in principals:
+        values = Request(resource=monitor or DUMMY_RESOURCE, principal=principal).values
+        for key in CALLER_KEYS:
+            value = values.get(key)
+            if isinstance(value, str):
+                found[key][value] = None
+    if monitor is not None:
+        arn = split_arn(monitor)
+        if arn is not None and arn.account:
+            found["aws:resourceaccount"] = {arn.account: None}
+    return {key: tuple(values) for key, values in found.items() if values}
+
+
+def _with_variants(refs: list[StatementRef], relations: Mapping[int, Mapping[str, list[str]]],
+                   combined: Mapping[int, set[str]],
+                   constants: Mapping[str, tuple[str, ...]]) -> list[StatementRef]:
+    """The statements, each that relates keys with constants marked `unbound` on them,
+    followed by its variants. Not for keys a Resource combines with others under a fixed
+    monitor: a variant binding one would leave a Resource with one variable that only the
+    statement itself, not its variant, is read exactly for."""
+    out = list(refs)
+    variants: list[StatementRef] = []
+    for ref in refs:
+        keys = sorted(k for k in relations.get(ref.bit, {})
+                      if k in constants and k not in combined.get(ref.bit, set()))
+        combinations = 1
+        for key in keys:
+            combinations *= len(constants[key]) + 1
+        if not keys or combinations - 1 > MAX_VARIANTS:
+            continue
+        out[ref.bit] = replace(ref, unbound=frozenset(keys))
+        for values in itertools.product(*[(None, *constants[k]) for k in keys]):
+            binding = tuple((k, v) for k, v in zip(keys, values, strict=True) if v is not None)
+            if binding:
+                variants.append(replace(ref, bit=len(refs) + len(variants), binding=binding,
+                                        unbound=frozenset(keys) - {k for k, _ in binding},
+                                        of=ref.bit))
+    return out + variants
 
 
 def _mixed_families(families: dict[str, dict[Family, list[str]]]
@@ -226,8 +349,10 @@ def _mixed_families(families: dict[str, dict[Family, list[str]]]
     return out
 
 
-def _accounts(refs: list[StatementRef], monitor: str | None) -> set[str]:
-    accounts = entry_accounts(principal_entries([r.statement for r in refs]))
+def _accounts(refs: list[StatementRef], monitor: str | None, identities: IdentityPolicies
+              ) -> set[str]:
+    accounts = entry_accounts([*principal_entries([r.statement for r in refs]),
+                               *identities.principals])
     if monitor is not None:
         arn = split_arn(monitor)
         if arn is not None and arn.account:

@@ -134,9 +134,21 @@ class PolicySource:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentitySource:
+    """An `identity policy "FILE" for ARN` line: the principal holding the policy in FILE."""
+
+    principal: str
+    path: Path
+    written: str
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
 class RolloutFile:
     path: Path
     policy: PolicySource
     monitor: str
     baseline: PolicySource | None
     expectations: tuple[Expectation, ...]
+    identities: tuple[IdentitySource, ...] = ()
+    """Identity policies callers hold, for every expectation and both policies of a change."""

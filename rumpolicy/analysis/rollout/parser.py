@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rumpolicy.analysis.diff.identities import holder_problem, same_principal
 from rumpolicy.analysis.rollout.model import (
     ChangeExpectation,
     ChangeKind,
@@ -22,6 +23,7 @@ from rumpolicy.analysis.rollout.model import (
     Exemption,
     ExemptionKind,
     Expectation,
+    IdentitySource,
     PolicySource,
     Position,
     Problem,
@@ -90,6 +92,7 @@ class _Reader:
         self.policy: PolicySource | None = None
         self.baseline: PolicySource | None = None
         self.monitor: tuple[str, Position] | None = None
+        self.identities: list[IdentitySource] = []
         self.declared: set[str] = set()
         """Declarations seen, valid or not: a bad line is not also reported missing."""
         self.defaults = _Spec()
@@ -101,6 +104,7 @@ class _Reader:
     def read(self, tree: Any) -> RolloutFile:
         handlers: dict[str, Callable[[Any], None]] = {
             "policy": self._policy, "baseline": self._baseline, "monitor": self._monitor,
+            "identity": self._identity,
             "defaults": self._defaults, "expectation": self._expectation,
             "change_expectation": self._change,
         }
@@ -121,7 +125,7 @@ class _Reader:
             raise RolloutError(tuple(sorted(self.problems, key=_where)))
         assert self.policy is not None and self.monitor is not None
         return RolloutFile(self.path, self.policy, self.monitor[0], self.baseline,
-                           tuple(expectations))
+                           tuple(expectations), tuple(self.identities))
 
     # -- declarations ---------------------------------------------------------------------
 
@@ -165,6 +169,23 @@ class _Reader:
                       "arn:aws:rum:REGION:ACCOUNT:appmonitor/NAME", _position(token))
             return
         self.monitor = (arn, where)
+
+    def _identity(self, node: Any) -> None:
+        file_token, arn_token = node.children
+        written = self._string(file_token)
+        principal = self._text(arn_token)
+        if written is None or principal is None:
+            return
+        if not written:
+            self.fail("empty file name", _position(file_token))
+            return
+        problem = holder_problem(principal) or next(filter(None, (
+            _on_line(same_principal(i.principal, principal), i) for i in self.identities)), None)
+        if problem:
+            self.fail(problem, _position(arn_token))
+            return
+        self.identities.append(IdentitySource(principal, self.path.parent / written, written,
+                                              _position(node)))
 
     def _defaults(self, node: Any) -> None:
         spec = self._clauses(node.children)
@@ -422,6 +443,10 @@ _EXEMPTIONS = {"alias_matching": ExemptionKind.ALIAS_MATCHING,
 _SLOT_OF = {"anonymous": "caller", "principal": "caller", "alias": "alias",
             "without_alias": "alias", "source_ip": "source_ip", "at_time": "time",
             "on_monitor": "resource"}
+
+
+def _on_line(problem: str | None, earlier: IdentitySource) -> str | None:
+    return None if problem is None else f"{problem}; the first is on line {earlier.position.line}"
 
 
 def _position(node: Any) -> Position:

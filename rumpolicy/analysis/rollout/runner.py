@@ -1,10 +1,11 @@
 """Running a rollout file: every expectation passes or fails, and a failure says why.
 
-A decision expectation fails with the decision's own explanation (which statement applied,
-which condition did not hold). A change expectation is checked with the semantic diff, which
-is exact; it fails with each offending region, a witness request, and what the policy now
-decides for that witness. Whatever the diff reports it could not analyse fails the expectation
-too: an unproven "no new access" is not a pass.
+Requests are decided with the identity policies their caller holds (`identity policy` lines),
+the same for the policy and its baseline. A decision expectation fails with the decision's own
+explanation (which statement applied, which condition did not hold). A change expectation is
+checked with the semantic diff, which is exact; it fails with each offending region, a witness
+request, and what the policy now decides for that witness. Whatever the diff reports it could
+not analyse fails the expectation too: an unproven "no new access" is not a pass.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rumpolicy.analysis.diff.identities import NO_IDENTITY_POLICIES, IdentityPolicies
 from rumpolicy.analysis.rollout.exemptions import with_exemptions
 from rumpolicy.analysis.rollout.model import (
     ChangeExpectation,
     ChangeKind,
     DecisionExpectation,
     Expectation,
+    IdentitySource,
     PolicySource,
     Problem,
     RolloutError,
@@ -30,6 +33,7 @@ from rumpolicy.analysis.rollout.model import (
 from rumpolicy.analysis.rollout.parser import read_rollout
 from rumpolicy.engine import CompiledPolicy, Effect, Request, compile_policy, evaluate
 from rumpolicy.policy import Policy, PolicyError, load_policy
+from rumpolicy.policy.models import PolicyKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,7 @@ class LoadedRollout:
     policy: Policy | None
     baseline: Policy | None
     compiled: CompiledPolicy
+    identities: IdentityPolicies = NO_IDENTITY_POLICIES
 
 
 def load_rollout(path: Path) -> LoadedRollout:
@@ -72,32 +77,37 @@ def load_rollout(path: Path) -> LoadedRollout:
     problems: list[Problem] = []
     policy = _load(rollout.path, rollout.policy, problems)
     baseline = _load(rollout.path, rollout.baseline, problems) if rollout.baseline else None
+    held = [(source.principal, _load(rollout.path, source, problems, "identity"))
+            for source in rollout.identities]
     if problems:
         raise RolloutError(tuple(problems))
-    return LoadedRollout(rollout, policy, baseline, compile_policy(policy))
+    identities = IdentityPolicies(tuple((p, i) for p, i in held if i is not None))
+    return LoadedRollout(rollout, policy, baseline, compile_policy(policy), identities)
 
 
-def _load(path: Path, source: PolicySource | None, problems: list[Problem]) -> Policy | None:
+def _load(path: Path, source: PolicySource | IdentitySource | None, problems: list[Problem],
+          kind: PolicyKind = "resource") -> Policy | None:
     if source is None or source.path is None:
         return None
     where = source.position
+    what = "policy" if kind == "resource" else "identity policy"
     try:
         text = source.path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problems.append(Problem(path, f'policy file "{source.written}" not found '
+        problems.append(Problem(path, f'{what} file "{source.written}" not found '
                                       f"(looked for {source.path})", where))
         return None
     except (OSError, UnicodeDecodeError) as err:
-        problems.append(Problem(path, f'cannot read policy file "{source.written}": {err}',
+        problems.append(Problem(path, f'cannot read {what} file "{source.written}": {err}',
                                 where))
         return None
     try:
-        return load_policy(text)
+        return load_policy(text, kind=kind)
     except PolicyError as err:
         shown = "; ".join(d.format(source.written) for d in err.diagnostics[:3])
         more = len(err.diagnostics) - 3
         tail = f" (and {more} more; run rumpolicy validate)" if more > 0 else ""
-        problems.append(Problem(path, f'policy "{source.written}" is not valid: {shown}{tail}',
+        problems.append(Problem(path, f'{what} "{source.written}" is not valid: {shown}{tail}',
                                 where))
         return None
 
@@ -129,11 +139,13 @@ def check(loaded: LoadedRollout, expectation: Expectation) -> Outcome:
 
 def _check_decision(loaded: LoadedRollout, expectation: DecisionExpectation
                     ) -> tuple[bool, str, str]:
-    decision = loaded.compiled.evaluate(expectation.request)
+    request = expectation.request
+    holding = loaded.identities.holding(request)
+    decision = loaded.compiled.evaluate(request, tuple(p for _, p in holding))
     got = f"{decision.effect.value} ({decision.reason})"
     if expectation.verdict.accepts(decision.effect):
         return True, f"{expectation.verdict}: got {got}", ""
-    detail = f"request: {describe_request(expectation.request)}\n{decision.explain()}"
+    detail = f"request: {describe_request(request)}\n{_holds(holding)}{decision.explain()}"
     return False, f"expected {expectation.verdict}, got {got}", detail
 
 
@@ -161,7 +173,7 @@ def _check_change(loaded: LoadedRollout, expectation: ChangeExpectation
     exemptions = expectation.exemptions
     result = diff_policies(with_exemptions(loaded.baseline, exemptions),
                            with_exemptions(loaded.policy, exemptions),
-                           monitor=loaded.rollout.monitor)
+                           monitor=loaded.rollout.monitor, identity_policies=loaded.identities)
     violates = _VIOLATES[expectation.kind]
     offending = [c for c in result.changes
                  if violates(Effect(c.from_effect), Effect(c.to_effect))]
@@ -190,15 +202,27 @@ def _check_change(loaded: LoadedRollout, expectation: ChangeExpectation
 
 def _explain_change(loaded: LoadedRollout, change: Any) -> str:
     witness: Request = change.witness
-    before = evaluate(loaded.baseline, witness)
-    now = evaluate(loaded.policy, witness)
+    holding = loaded.identities.holding(witness)
+    held = tuple(p for _, p in holding)
+    before = evaluate(loaded.baseline, witness, held)
+    now = evaluate(loaded.policy, witness, held)
     return "\n".join([
         f"{change.description} ({Effect(change.from_effect).value} -> "
         f"{Effect(change.to_effect).value})",
         f"  witness: {describe_request(witness)}",
+        *([_indent(_holds(holding).rstrip(), "  ")] if holding else []),
         f"  before: {before.effect.value} ({before.reason})",
         "  now: " + _indent(now.explain(), "  ").lstrip(),
     ])
+
+
+def _holds(holding: tuple[tuple[str, Policy], ...]) -> str:
+    """A line naming the identity policies the caller holds, by the principal they are given
+    for (the explanation numbers them in this order)."""
+    if not holding:
+        return ""
+    listed = ", ".join(f"[{n}] {principal}" for n, (principal, _) in enumerate(holding))
+    return f"holds the identity policies given for: {listed}\n"
 
 
 def describe_request(request: Request) -> str:

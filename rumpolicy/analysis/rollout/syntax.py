@@ -29,6 +29,7 @@ _STATEMENT_STARTS: dict[str, str] = {
     "MONITOR": "monitor",
     "EVERY": "every request",
     "CHANGE": "change from",
+    "IDENTITY": "identity policy",
     "NO": "no new access / no lost access / no change",
 }
 """What a line may start with, as the user would write it."""
