@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from rumpolicy.engine import Decision, Request, compile_policy
-from rumpolicy.gate import api, monitors, policies
+from rumpolicy.gate import api, data, ingest_rules, monitors, policies
 from rumpolicy.gate.config import GateConfig
 from rumpolicy.gate.context import Origin, build_request
 from rumpolicy.gate.decision_log import DecisionLog, entry
@@ -64,6 +64,7 @@ OPERATIONS: dict[str, Handler] = {
     "PutResourcePolicy": policies.put_resource_policy,
     "GetResourcePolicy": policies.get_resource_policy,
     "DeleteResourcePolicy": policies.delete_resource_policy,
+    "GetAppMonitorData": data.get_app_monitor_data,
 }
 """Every control-plane operation by its model name; PutRumEvents is the gate's own."""
 
@@ -181,6 +182,9 @@ class Gate:
     def delete_resource_policy(self, /, **members: Any) -> dict[str, Any]:
         return self.call("DeleteResourcePolicy", members)
 
+    def get_app_monitor_data(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("GetAppMonitorData", members)
+
     # -- data plane -------------------------------------------------------------------------
 
     def put_rum_events(self, monitor_id: str, body: bytes | str | Mapping[str, Any],
@@ -256,6 +260,7 @@ class Gate:
             raise GateError("AccessDeniedException", decision.message)
         batch = validate_put_body(fields)
         _check_details_id(batch, monitor_id)
+        batch, raw = ingest_rules.ingested(live.monitor, batch, raw)
         return _stored(batch, raw, live.monitor.id, now, request_id, alias, origin)
 
     def _body(self, body: bytes | str | Mapping[str, Any], content_encoding: str | None

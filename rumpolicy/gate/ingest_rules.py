@@ -1,0 +1,93 @@
+"""What an accepted PutRumEvents batch keeps of its events, by the app monitor's settings.
+
+The one setting that AWS documents as acting on ingestion is CustomEvents: "Custom events are
+ingested only if the app monitor has custom events enabled" (user guide, "Send custom events"),
+and an event RUM does not ingest is dropped, not refused: the call still succeeds (an AWS RUM
+engineer on aws-rum-web issue 139: events of no accepted schema "will be dropped"). So a batch
+carrying custom events to a monitor whose CustomEvents is DISABLED (the default) is answered 200
+and stored without them. With ENABLED, a custom event is kept when it meets the documented
+requirements (an event type of 1 to 256 letters, digits, `_`, `-` and `.`; details a JSON
+object of at most 6 KB); one that does not is dropped the same way.
+
+Every other setting is the web client's (aws-rum-web's configuration: `sessionSampleRate`,
+`telemetries`, `pagesToInclude` / `pagesToExclude`, `allowCookies`, `enableXRay`): the service
+does not filter on them, and neither does the gate (docs/semantics.md, "The gate").
+
+This runs on every accepted call, after full validation: a batch with no custom event costs a
+set lookup per event and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from rumpolicy.gate.json_rules import refusal
+from rumpolicy.gate.models import PutRumEventsBody
+from rumpolicy.gate.registry import AppMonitor
+
+_log = logging.getLogger("rumpolicy.gate")
+
+BUILT_IN_EVENT_TYPES = frozenset(f"com.amazon.rum.{name}" for name in (
+    "session_start_event", "page_view_event", "page_close_event", "js_error_event",
+    "dom_event", "http_event", "xray_trace_event", "performance_navigation_event",
+    "performance_resource_event", "largest_contentful_paint_event",
+    "first_input_delay_event", "cumulative_layout_shift_event",
+    "interaction_to_next_paint_event", "first_contentful_paint_event",
+    "time_to_first_byte_event", "time_to_interactive_event", "rrweb_event"))
+"""The event types RUM defines a schema for: those the user guide lists ("Information collected
+by the CloudWatch RUM web client") and every type aws-rum-web sends or ships a schema for
+(its `plugins/utils/constant.ts` and `event-schemas/`). Any other type is a custom event."""
+
+CUSTOM_EVENT_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
+"""A custom event's type: "between 1 and 256 characters", "alphanumeric characters,
+underscores, hyphens, and periods" (user guide, "Send custom events")."""
+MAX_CUSTOM_DETAILS = 6 * 1024
+"""Bytes of UTF-8 a custom event's details may take: "Each custom event payload can be up to
+6 KB"."""
+
+
+def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes
+             ) -> tuple[PutRumEventsBody, bytes]:
+    """(the validated body, the text to store) with the events RUM would not ingest left out;
+    `body` and `raw` themselves when every event stays."""
+    events = body["RumEvents"]
+    for event in events:
+        if event["type"] not in BUILT_IN_EVENT_TYPES:
+            break
+    else:
+        return body, raw
+    enabled = monitor.spec.get("CustomEvents", {}).get("Status") == "ENABLED"
+    kept = [n for n, event in enumerate(events)
+            if event["type"] in BUILT_IN_EVENT_TYPES or (enabled and _acceptable(event))]
+    if len(kept) == len(events):
+        return body, raw
+    _log.info("PutRumEvents to app monitor %s: %d custom event(s) not ingested (%s)",
+              monitor.name, len(events) - len(kept),
+              "CustomEvents is ENABLED but they break its requirements" if enabled
+              else "CustomEvents is DISABLED")
+    return {**body, "RumEvents": [events[n] for n in kept]}, _without(raw, kept)
+
+
+def _acceptable(event: Mapping[str, Any]) -> bool:
+    details: str = event["details"]
+    return (CUSTOM_EVENT_TYPE.fullmatch(event["type"]) is not None
+            and details.lstrip(" \t\r\n").startswith("{")  # valid JSON text: an object
+            and len(details.encode("utf-8", "surrogatepass")) <= MAX_CUSTOM_DETAILS)
+
+
+def _without(raw: bytes, kept: list[int]) -> bytes:
+    """The stored text: the body as received, its RumEvents cut to `kept`, members the gate
+    ignores included. The store's duplicate and nesting rules are applied to the text as
+    received first: the rewritten text, read back from a parse, could no longer show them."""
+    problem = refusal(raw)
+    if problem is not None:
+        raise problem
+    fields = orjson.loads(raw)
+    events = fields["RumEvents"]
+    fields["RumEvents"] = [events[n] for n in kept]
+    return orjson.dumps(fields)
