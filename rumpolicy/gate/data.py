@@ -80,7 +80,7 @@ def get_app_monitor_data(registry: Registry, members: Mapping[str, Any]) -> dict
     return answer
 
 
-# -- the request ----------------------------------------------------------------------------------
+# -- the request -------------------------------------------------------------------------------
 
 def _time_range(time_range: Mapping[str, int], clock: Callable[[], float]) -> tuple[int, int]:
     after = time_range["After"]
@@ -143,7 +143,7 @@ def _position(token: str) -> tuple[int, int, int]:
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 
-# -- the index -------------------------------------------------------------------------------------
+# -- the index ---------------------------------------------------------------------------------
 
 class _Index:
     """One monitor's events in (event_timestamp, row, position) order, grown from the batches
