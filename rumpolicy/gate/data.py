@@ -176,9 +176,9 @@ class _Index:
 
     def catch_up(self, storage: Storage) -> None:
         with self.lock:
-            rows = storage.query(
-                "SELECT seq, session_metadata, body FROM batches WHERE monitor_id = ? AND "
-                "seq > ? ORDER BY seq", (self.monitor_id, self.seen))
+            rows = storage.query(  # `+monitor_id`: search by row id, not the monitor's index
+                "SELECT seq, session_metadata, body FROM batches WHERE seq > ? AND "
+                "+monitor_id = ? ORDER BY seq", (self.seen, self.monitor_id))
             if not rows:
                 return
             added: list[Entry] = []
@@ -253,8 +253,8 @@ def _batches(storage: Storage, monitor_id: str, rows: Iterable[int]) -> dict[int
         return {}
     found = storage.query(
         "SELECT seq, received_at, app_monitor_details, user_id, session_id, session_metadata, "
-        f"body FROM batches WHERE monitor_id = ? AND seq IN ({','.join('?' * len(wanted))})",
-        (monitor_id, *wanted))
+        f"body FROM batches WHERE seq IN ({','.join('?' * len(wanted))}) AND +monitor_id = ?",
+        (*wanted, monitor_id))
     batches = {}
     for seq, received_at, details, user_id, session_id, session_metadata, body in found:
         user = {k: v for k, v in (("userId", user_id), ("sessionId", session_id)) if v is not None}

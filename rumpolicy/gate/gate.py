@@ -10,7 +10,8 @@ PutRumEvents never raises: `put_rum_events` returns a `PutResult` whose status a
 the caller is answered, and any unexpected failure inside becomes InternalServerException with
 nothing stored (the gate fails closed). Order of its checks (docs/semantics.md, "The gate"): Id
 format (400), quota (429), body decoding and JSON object with a well-formed Alias (400), monitor
-exists (404), authorization (403), full validation (400), store, 200.
+exists (404), authorization (403), full validation (400), the monitor's ingestion rules (events
+it would not ingest are dropped, never refused: `ingest_rules.py`), store, 200.
 """
 
 from __future__ import annotations

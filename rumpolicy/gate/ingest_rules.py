@@ -46,6 +46,7 @@ by the CloudWatch RUM web client") and every type aws-rum-web sends or ships a s
 CUSTOM_EVENT_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
 """A custom event's type: "between 1 and 256 characters", "alphanumeric characters,
 underscores, hyphens, and periods" (user guide, "Send custom events")."""
+_CUSTOM_EVENT_TYPE = CUSTOM_EVENT_TYPE.fullmatch
 MAX_CUSTOM_DETAILS = 6 * 1024
 """Bytes of UTF-8 a custom event's details may take: "Each custom event payload can be up to
 6 KB"."""
@@ -62,10 +63,10 @@ def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes
     else:
         return body, raw
     enabled = monitor.spec.get("CustomEvents", {}).get("Status") == "ENABLED"
-    kept = [n for n, event in enumerate(events)
-            if event["type"] in BUILT_IN_EVENT_TYPES or (enabled and _acceptable(event))]
-    if len(kept) == len(events):
+    ingests = _acceptable if enabled else _built_in
+    if enabled and all(map(ingests, events)):
         return body, raw
+    kept = [n for n, event in enumerate(events) if ingests(event)]
     _log.info("PutRumEvents to app monitor %s: %d custom event(s) not ingested (%s)",
               monitor.name, len(events) - len(kept),
               "CustomEvents is ENABLED but they break its requirements" if enabled
@@ -73,11 +74,20 @@ def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes
     return {**body, "RumEvents": [events[n] for n in kept]}, _without(raw, kept)
 
 
+def _built_in(event: Mapping[str, Any]) -> bool:
+    return event["type"] in BUILT_IN_EVENT_TYPES
+
+
 def _acceptable(event: Mapping[str, Any]) -> bool:
+    """Whether RUM ingests the event from a monitor with custom events enabled."""
+    kind: str = event["type"]
+    if kind in BUILT_IN_EVENT_TYPES:
+        return True
     details: str = event["details"]
-    return (CUSTOM_EVENT_TYPE.fullmatch(event["type"]) is not None
-            and details.lstrip(" \t\r\n").startswith("{")  # valid JSON text: an object
-            and len(details.encode("utf-8", "surrogatepass")) <= MAX_CUSTOM_DETAILS)
+    return (_CUSTOM_EVENT_TYPE(kind) is not None
+            and details.lstrip(" \t\r\n")[:1] == "{"  # valid JSON text: an object
+            and (len(details) <= MAX_CUSTOM_DETAILS // 4  # at most 4 bytes a character
+                 or len(details.encode("utf-8", "surrogatepass")) <= MAX_CUSTOM_DETAILS))
 
 
 def _without(raw: bytes, kept: list[int]) -> bytes:

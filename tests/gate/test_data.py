@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rumpolicy.gate import Gate, GateError
+from rumpolicy.gate import Gate, GateError, Origin
 from rumpolicy.gate.ingest_rules import MAX_CUSTOM_DETAILS
 from rumpolicy.testing.gate_fixture import GateServer
 
@@ -445,6 +445,24 @@ def test_dropping_keeps_the_rest_of_the_body_and_its_store_rules(gate: tuple[Gat
     assert result.error is not None and result.status == 400
     assert 'duplicate member "BatchId"' in result.error.message
     assert len(g.events("shop")) == 1
+
+
+def test_the_web_clients_settings_filter_nothing_on_the_server() -> None:
+    """Sampling, telemetries, page lists, cookies and X-Ray are aws-rum-web's configuration
+    (its docs/configuration.md: "recorded by the web client"), and Domain is the snippet's: an
+    event the settings would not have let the client record, from another site's page, is
+    ingested all the same."""
+    g = Gate(None, clock=lambda: NOW)
+    monitor_id = g.create_app_monitor(Name="shop", Domain="example.com", AppMonitorConfiguration={
+        "SessionSampleRate": 0, "Telemetries": ["performance"], "ExcludedPages": ["https://example.com/cart"],
+        "AllowCookies": False, "EnableXRay": False})["Id"]
+    g.put_resource_policy(Name="shop", PolicyDocument=alias_policy())
+    error = event(0, type="com.amazon.rum.js_error_event",
+                  metadata=json.dumps({"pageId": "/cart", "domain": "elsewhere.example"}))
+    body = batch(monitor_id, "v1", RumEvents=[error])
+    result = g.put_rum_events(monitor_id, encoded(body),
+                              Origin(referer="https://elsewhere.example/cart"))
+    assert result.stored and ids(data(g)) == [error["id"]]
 
 
 def test_a_batch_of_built_in_events_is_stored_exactly_as_sent(gate: tuple[Gate, str]) -> None:
