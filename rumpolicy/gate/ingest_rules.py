@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from rumpolicy.gate.json_rules import refusal
+from rumpolicy.gate.json_rules import parsed_refusal
 from rumpolicy.gate.models import PutRumEventsBody
 from rumpolicy.gate.registry import AppMonitor
 
@@ -46,7 +47,6 @@ by the CloudWatch RUM web client") and every type aws-rum-web sends or ships a s
 CUSTOM_EVENT_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
 """A custom event's type: "between 1 and 256 characters", "alphanumeric characters,
 underscores, hyphens, and periods" (user guide, "Send custom events")."""
-_CUSTOM_EVENT_TYPE = CUSTOM_EVENT_TYPE.fullmatch
 MAX_CUSTOM_DETAILS = 6 * 1024
 """Bytes of UTF-8 a custom event's details may take: "Each custom event payload can be up to
 6 KB"."""
@@ -84,20 +84,26 @@ def _acceptable(event: Mapping[str, Any]) -> bool:
     if kind in BUILT_IN_EVENT_TYPES:
         return True
     details: str = event["details"]
-    return (_CUSTOM_EVENT_TYPE(kind) is not None
-            and details.lstrip(" \t\r\n")[:1] == "{"  # valid JSON text: an object
+    return (_valid_custom_type(kind)
+            and (details[:1] == "{" or details.lstrip(" \t\r\n")[:1] == "{")  # an object
             and (len(details) <= MAX_CUSTOM_DETAILS // 4  # at most 4 bytes a character
                  or len(details.encode("utf-8", "surrogatepass")) <= MAX_CUSTOM_DETAILS))
+
+
+@lru_cache(maxsize=1024)
+def _valid_custom_type(kind: str) -> bool:
+    """Remembered: a client sends the same few custom types again and again."""
+    return CUSTOM_EVENT_TYPE.fullmatch(kind) is not None
 
 
 def _without(raw: bytes, kept: list[int]) -> bytes:
     """The stored text: the body as received, its RumEvents cut to `kept`, members the gate
     ignores included. The store's duplicate and nesting rules are applied to the text as
     received first: the rewritten text, read back from a parse, could no longer show them."""
-    problem = refusal(raw)
+    fields = orjson.loads(raw)
+    problem = parsed_refusal(raw, fields)
     if problem is not None:
         raise problem
-    fields = orjson.loads(raw)
     events = fields["RumEvents"]
     fields["RumEvents"] = [events[n] for n in kept]
     return orjson.dumps(fields)
