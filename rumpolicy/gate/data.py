@@ -110,7 +110,9 @@ def _matcher(filters: Sequence[Mapping[str, Any]]) -> Match:
         elif name not in FILTER_NAMES:
             problems.append((("Filters", n, "Name"), name, "Member must satisfy enum value "
                                                            f"set: [{', '.join(FILTER_NAMES)}]"))
-        if not values:
+        if values is None:
+            problems.append((("Filters", n, "Values"), None, "Member must not be null"))
+        elif not values:
             problems.append((("Filters", n, "Values"), values,
                              "Member must have length greater than or equal to 1"))
         if name is not None and values:
@@ -121,8 +123,7 @@ def _matcher(filters: Sequence[Mapping[str, Any]]) -> Match:
     positive = [_one(name, values) for name, values in wanted if name != "Invert"]
 
     def match(entry: Entry) -> bool:
-        if inverted and (entry[3] in inverted
-                         or any(value in inverted for value in entry[4] if value is not None)):
+        if inverted and (entry[3] in inverted or not inverted.isdisjoint(entry[4])):
             return False
         return not positive or any(test(entry) for test in positive)
     return match

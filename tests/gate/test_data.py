@@ -175,7 +175,7 @@ def test_filters_are_alternatives_and_invert_excludes(
      "Value null at 'Filters[1].Name'"),
     ([{"Name": "OS", "Values": []}], "at 'Filters[0].Values' failed to satisfy constraint: "
                                      "Member must have length greater than or equal to 1"),
-    ([{"Name": "OS"}], "at 'Filters[0].Values'"),
+    ([{"Name": "OS"}], "Value null at 'Filters[0].Values'"),
     ([{"Name": "OS", "Values": [3]}], "at 'Filters[0].Values[0]'"),
 ])
 def test_malformed_filters_are_refused_naming_the_member(
@@ -474,15 +474,17 @@ def test_a_batch_of_built_in_events_is_stored_exactly_as_sent(gate: tuple[Gate, 
 
 # -- over HTTP, with boto3 ---------------------------------------------------------------------
 
-def _names() -> str:
-    return f"data-{uuid.uuid4().hex[:12]}"
+def _served_monitor(client: Any) -> tuple[str, str]:
+    """A monitor under the alias policy, with a name of its own on the shared server."""
+    name = f"data-{uuid.uuid4().hex[:12]}"
+    monitor_id = client.create_app_monitor(Name=name, Domain="example.com")["Id"]
+    client.put_resource_policy(Name=name, PolicyDocument=alias_policy(name))
+    return name, monitor_id
 
 
 def test_boto3_reads_pages_filters_and_errors_from_a_live_server(
         rum_gate: GateServer, rum_client: Any) -> None:
-    name = _names()
-    monitor_id = rum_client.create_app_monitor(Name=name, Domain="example.com")["Id"]
-    rum_client.put_resource_policy(Name=name, PolicyDocument=alias_policy(name))
+    name, monitor_id = _served_monitor(rum_client)
     now = int(time.time())
     sent = [event(n, timestamp=now - 100 + n) for n in range(7)]
     sent.append(event(7, type="com.amazon.rum.http_event", timestamp=now - 50))
@@ -513,9 +515,7 @@ def test_boto3_reads_pages_filters_and_errors_from_a_live_server(
 
 def test_boto3_custom_events_follow_update_app_monitor_on_a_live_server(
         rum_gate: GateServer, rum_client: Any) -> None:
-    name = _names()
-    monitor_id = rum_client.create_app_monitor(Name=name, Domain="example.com")["Id"]
-    rum_client.put_resource_policy(Name=name, PolicyDocument=alias_policy(name))
+    name, monitor_id = _served_monitor(rum_client)
     now = int(time.time())
 
     def put_pair() -> None:
