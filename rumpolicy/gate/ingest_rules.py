@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 import orjson
 
@@ -57,16 +55,19 @@ def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes
     """(the validated body, the text to store) with the events RUM would not ingest left out;
     `body` and `raw` themselves when every event stays."""
     events = body["RumEvents"]
+    enabled = None
     for event in events:
-        if event["type"] not in BUILT_IN_EVENT_TYPES:
+        kind = event["type"]
+        if kind in BUILT_IN_EVENT_TYPES:
+            continue
+        if enabled is None:
+            enabled = monitor.spec.get("CustomEvents", _DISABLED)["Status"] == "ENABLED"
+        if not (enabled and _acceptable(kind, event["details"])):
             break
     else:
         return body, raw
-    enabled = monitor.spec.get("CustomEvents", {}).get("Status") == "ENABLED"
-    ingests = _acceptable if enabled else _built_in
-    if enabled and all(map(ingests, events)):
-        return body, raw
-    kept = [n for n, event in enumerate(events) if ingests(event)]
+    kept = [n for n, event in enumerate(events) if event["type"] in BUILT_IN_EVENT_TYPES
+            or (enabled and _acceptable(event["type"], event["details"]))]
     _log.info("PutRumEvents to app monitor %s: %d custom event(s) not ingested (%s)",
               monitor.name, len(events) - len(kept),
               "CustomEvents is ENABLED but they break its requirements" if enabled
@@ -74,16 +75,12 @@ def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes
     return {**body, "RumEvents": [events[n] for n in kept]}, _without(raw, kept)
 
 
-def _built_in(event: Mapping[str, Any]) -> bool:
-    return event["type"] in BUILT_IN_EVENT_TYPES
+_DISABLED = {"Status": "DISABLED"}
+"""CustomEvents when the monitor was created without it (CreateAppMonitor's default)."""
 
 
-def _acceptable(event: Mapping[str, Any]) -> bool:
-    """Whether RUM ingests the event from a monitor with custom events enabled."""
-    kind: str = event["type"]
-    if kind in BUILT_IN_EVENT_TYPES:
-        return True
-    details: str = event["details"]
+def _acceptable(kind: str, details: str) -> bool:
+    """Whether a monitor with custom events enabled ingests a custom event."""
     return (_valid_custom_type(kind)
             and (details[:1] == "{" or details.lstrip(" \t\r\n")[:1] == "{")  # an object
             and (len(details) <= MAX_CUSTOM_DETAILS // 4  # at most 4 bytes a character
