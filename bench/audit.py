@@ -4,12 +4,12 @@ against parliament (a well-known IAM policy linter), on the same generated corpu
 Install and run, from the repository root::
 
     .venv/bin/pip install -e '.[dev,bench]'      # the bench extra brings parliament
-    .venv/bin/python bench/audit.py                # 1,200 policies, best of 3 rounds
+    .venv/bin/python bench/audit.py                # 2,000 policies, best of 3 rounds
     .venv/bin/python bench/audit.py --policies 3000 --repeat 5 --json /tmp/audit.json
 
 What one run does:
 
-1. Generates a seeded corpus of app-monitor policies (`--policies`, default 1,200) shaped like
+1. Generates a seeded corpus of app-monitor policies (`--policies`, default 2,000) shaped like
    the ones teams write: public ingestion restricted by rum:alias lists and patterns, office IP
    ranges, referers and HTTPS, time-boxed canaries, same-account forwarder roles, Denies of
    retired aliases or of traffic from outside the ranges; 1 to 4 statements each, written
@@ -23,10 +23,17 @@ What one run does:
    cross-account and redundancy checks) and `parliament.analyze_policy_string` on the same text
    (its default auditors). Also times `rumpolicy.load_policy` alone, to show the loader's share.
 
-Printed: policies/s for both and the ratio (target: rumpolicy >= parliament), plus how many
-findings each produced and how many of rumpolicy's came from the engine. The ratio is measured
-in the same run on the same machine, so it holds across machines better than the absolute
-figures. Exit status 1 when a tool cannot run; a missed target is reported, not fatal.
+4. Writes the corpus to a temporary directory, one file per policy, and times what
+   `rumpolicy audit DIR --jobs N` does for N = 1 and 2 (discovery, reading, classifying,
+   auditing, collecting; `rumpolicy.analysis.audit.batch`), best of `--repeat` rounds, checking
+   that both give the same findings.
+
+Printed: policies/s for both and the ratio (target: rumpolicy >= parliament, in memory and for
+one job over files), plus how many findings each produced and how many of rumpolicy's came from
+the engine, and the speed-up of 2 jobs over 1 (target: >= 1.6x on a 2-core machine). The
+ratios are measured in the same run on the same machine, so they hold across machines better
+than the absolute figures; the jobs speed-up needs both cores free of other work. Exit status
+1 when a tool cannot run; a missed target is reported, not fatal.
 """
 
 from __future__ import annotations
@@ -177,7 +184,7 @@ def _time(function: Callable[[str], object], texts: Sequence[str], repeat: int) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--policies", type=int, default=1200)
+    parser.add_argument("--policies", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -221,6 +228,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures[name] = {"seconds": seconds, "policies_per_s": len(texts) / seconds,
                          "ms_per_policy": seconds * 1000 / len(texts)}
 
+    for jobs, seconds in _jobs_over_files(texts, args.repeat).items():
+        figures[f"rumpolicy audit DIR --jobs {jobs}"] = {
+            "seconds": seconds, "policies_per_s": len(texts) / seconds,
+            "ms_per_policy": seconds * 1000 / len(texts)}
+
     ratio = figures["rumpolicy audit"]["policies_per_s"] / figures["parliament"]["policies_per_s"]
     print()
     print(f"{'tool':<28}{'policies/s':>12}{'ms/policy':>11}")
@@ -228,6 +240,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name:<28}{row['policies_per_s']:>12,.0f}{row['ms_per_policy']:>11.3f}")
     verdict = "met" if ratio >= 1 else "MISSED"
     print(f"\nrumpolicy audit / parliament: {ratio:.2f}x  (target >= 1.00x: {verdict})")
+    one = figures["rumpolicy audit DIR --jobs 1"]["policies_per_s"]
+    two = figures["rumpolicy audit DIR --jobs 2"]["policies_per_s"]
+    files_ratio = one / figures["parliament"]["policies_per_s"]
+    print(f"rumpolicy audit DIR --jobs 1 / parliament: {files_ratio:.2f}x  (target >= 1.00x: "
+          f"{'met' if files_ratio >= 1 else 'MISSED'})")
+    print(f"--jobs 2 / --jobs 1: {two / one:.2f}x  (target >= 1.60x: "
+          f"{'met' if two / one >= 1.6 else 'MISSED'})")
     load = figures["rumpolicy load_policy only"]["ms_per_policy"]
     checks = figures["rumpolicy audit"]["ms_per_policy"] - load
     lint_ms = figures["parliament"]["ms_per_policy"]
@@ -243,9 +262,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"policies": len(texts), "seed": args.seed,
                                          "figures": figures, "ratio": ratio,
+                                         "files_ratio": files_ratio, "jobs_speedup": two / one,
                                          "rumpolicy_findings": dict(ours),
                                          "parliament_findings": dict(theirs)}, indent=2))
     return 0
+
+
+def _jobs_over_files(texts: Sequence[str], repeat: int) -> dict[int, float]:
+    """Best seconds of the whole directory run for 1 and 2 jobs; both must find the same."""
+    import tempfile
+
+    from rumpolicy.analysis.audit.batch import audit_candidates, collect
+    from rumpolicy.analysis.sources import discover
+
+    with tempfile.TemporaryDirectory(prefix="rumpolicy-bench-") as folder:
+        root = Path(folder)
+        for index, text in enumerate(texts):
+            (root / f"policy-{index:05}.json").write_text(text, encoding="utf-8")
+        results = {}
+        best: dict[int, float] = {}
+        for jobs in (1, 2):
+            for _ in range(repeat):
+                start = time.perf_counter()
+                results[jobs] = collect(audit_candidates(discover([root]).files, jobs=jobs))
+                best[jobs] = min(best.get(jobs, float("inf")), time.perf_counter() - start)
+        if results[1] != results[2]:
+            raise SystemExit("--jobs 2 found other findings than --jobs 1")
+    return best
 
 
 if __name__ == "__main__":

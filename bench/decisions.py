@@ -97,6 +97,9 @@ TIMES = "\u00d7"  # the multiplication sign
 TARGET_COMPILED_US = 1.0
 TARGET_SPEEDUP = 30.0
 TARGET_CLI_MS = 150.0
+TARGET_BUILD_RATIO = 2.0
+REQUEST_BUILD = "rumpolicy.Request"
+BARE_BUILD = "bare frozen dataclass"
 CLI_COMMAND = [
     sys.executable,
     "-m",
@@ -382,19 +385,53 @@ def load_policies(
     return kept, loaded, setup
 
 
-def prepare_rumpolicy(run: Run, rp: ModuleType, loaded: list[Any]) -> None:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BareRequest:
+    """The floor for building a request: `rumpolicy.Request`'s fields, no validation, no
+    derived keys."""
+
+    resource: str
+    action: str = "rum:PutRumEvents"
+    principal: str | None = None
+    context: collections.abc.Mapping[str, Any] = field(default_factory=dict)
+
+
+def time_builds(run: Run, rp: ModuleType) -> list[Any]:
+    """Request construction against the bare dataclass, alternating runs so that both see the
+    same machine; returns the requests."""
     specs = run.specs
 
-    def build() -> list[Any]:
-        return [
-            rp.Request(
-                action=s.action, resource=s.resource, principal=s.principal, context=s.context
-            )
-            for s in specs
-        ]
+    def builder(cls: Any) -> Callable[[], list[Any]]:
+        def build() -> list[Any]:
+            return [
+                cls(action=s.action, resource=s.resource, principal=s.principal, context=s.context)
+                for s in specs
+            ]
 
-    requests = build()
-    run.build_us["rumpolicy.Request"] = best_ns(build, run.repeat) / len(specs) / 1e3
+        return build
+
+    shapes = [
+        {"action": s.action, "resource": s.resource, "principal": s.principal, "context": s.context}
+        for s in specs
+    ]
+    from_dict = rp.Request.from_dict
+    builds = {
+        REQUEST_BUILD: builder(rp.Request),
+        BARE_BUILD: builder(BareRequest),
+        "rumpolicy.Request.from_dict": lambda: [from_dict(d) for d in shapes],
+    }
+    best: dict[str, float] = {}
+    for _ in range(run.repeat):
+        for name, build in builds.items():
+            ns = best_ns(build, 1) / len(specs) / 1e3
+            best[name] = min(ns, best.get(name, ns))
+    run.build_us.update(best)
+    return builds[REQUEST_BUILD]()
+
+
+def prepare_rumpolicy(run: Run, rp: ModuleType, loaded: list[Any]) -> None:
+    specs = run.specs
+    requests = time_builds(run, rp)
     compiled = [rp.compile_policy(p).evaluate for p in loaded]
     evaluate = rp.evaluate
     run.effects[INTERPRETED] = decide_all(
@@ -567,6 +604,14 @@ def judge(report: dict[str, Any]) -> dict[str, Any]:
                 "value": fig["speedup_vs_principalmapper"],
                 "met": fig["speedup_vs_principalmapper"] >= TARGET_SPEEDUP,
             }
+    built = report.get("input_build_us_per_request") or {}
+    if REQUEST_BUILD in built and BARE_BUILD in built:
+        ratio = built[REQUEST_BUILD] / built[BARE_BUILD]
+        targets["request_build_vs_bare_dataclass"] = {
+            "target": f"<= {TARGET_BUILD_RATIO:g}",
+            "value": round(ratio, 2),
+            "met": ratio <= TARGET_BUILD_RATIO,
+        }
     cli = report.get("cli") or {}
     if "median_ms" in cli:
         targets["cli_median_ms"] = {
@@ -637,6 +682,13 @@ def print_report(report: dict[str, Any], unavailable: dict[str, str]) -> None:
             f"{k} {v:.2f} {u}" for k, v in report["input_build_us_per_request"].items()
         )
         print(f"  inputs built before timing, per request: {built}")
+    build_target = targets.get("request_build_vs_bare_dataclass")
+    if build_target:
+        print(
+            f"  building a rumpolicy.Request costs {build_target['value']:.2f}{TIMES} a bare "
+            f"frozen dataclass of the same fields (target {build_target['target']}"
+            f"{TIMES}: {'met' if build_target['met'] else 'MISSED'})"
+        )
 
     checks = report["checks"]
     print()

@@ -200,13 +200,17 @@ async def _connection(port: int, requests: list[bytes], deadline: float, counts:
             await writer.drain()
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
-            length = 0
+            length, closing = 0, False
             for line in head.split(b"\r\n"):
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
+                closing = closing or line.lower() == b"connection: close"
             await reader.readexactly(length)
             statuses[status] = statuses.get(status, 0) + 1
             counts[0] += 1
+            if closing:  # a server without keep-alive (moto's): a new connection each time
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
     finally:
         writer.close()
 

@@ -23,8 +23,17 @@ What one run does, in a temporary directory removed afterwards:
    written as the gate writes it (compact JSON; time, request id, ``aws:CurrentTime`` and
    ``aws:EpochTime`` per record), so every line is unique and identical-line reuse cannot help.
 
-Target printed next to the figures: >= 1,000,000 records/s end to end for the request log.
-Missed targets are reported, not fatal; exit status 1 only if the counts are wrong.
+5. With ``--workers N`` (default 2; 0 skips it), replays both logs again on a local Dask cluster
+   of one worker process and of N, cut into units of ``--split-bytes``, next to the single
+   process of step 3 in the same run, and checks the reports are identical. It also accounts
+   for the CPU per record: one process; the same units replayed one after the other in this
+   process (what cutting costs: each unit starts with empty caches); the task's own thread on
+   a worker; the whole worker process (its event loop, heartbeats, transfers). The targets:
+   N=2 workers >= 1.7x one process on the decision log.
+
+Targets printed next to the figures: >= 1,000,000 records/s end to end for the request log,
+>= 300,000 records/s for the decision log. Missed targets are reported, not fatal; exit status
+1 only if the counts are wrong or a cluster's report differs.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import pickle
 import platform
 import random
 import sys
@@ -47,9 +57,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rumpolicy import Request, evaluate, load_policy  # noqa: E402
-from rumpolicy.analysis.replay import Replayer, open_log  # noqa: E402
+from rumpolicy.analysis.replay import (  # noqa: E402
+    Replayer,
+    ReplayJob,
+    expand,
+    open_log,
+    plan,
+    replay_logs,
+    replay_unit,
+    replay_units,
+)
 
 TARGET = 1_000_000
+DECISION_LOG_TARGET = 300_000
+WORKERS_TARGET = 1.7
 MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
 NEW = ROOT / "fixtures" / "rollouts" / "canary" / "shop-canary.json"
 OLD = ROOT / "fixtures" / "rollouts" / "canary" / "shop-stable.json"
@@ -170,6 +191,106 @@ def actual_counts(replayer: Replayer) -> Counter[tuple[Any, str, str]]:
     return out
 
 
+def _timed_unit(job: ReplayJob, unit: Any) -> tuple[Any, float, float]:
+    """A unit replayed on a worker, with the CPU its thread and its whole process spent."""
+    thread, process = time.thread_time(), time.process_time()
+    part = replay_unit(job, unit)
+    return part, time.thread_time() - thread, time.process_time() - process
+
+
+def _nothing(n: int) -> int:
+    return n
+
+
+def _cpu_of_workers(client: Any) -> float:
+    return float(sum(client.run(time.process_time).values()))
+
+
+def on_cluster(path: Path, workers: int, split_bytes: int, repeat: int) -> dict[str, Any]:
+    """One process against clusters of 1 and `workers` processes, same log, same run."""
+    from distributed import Client, LocalCluster
+
+    new, old = load_policy(NEW.read_text()), load_policy(OLD.read_text())
+    job = ReplayJob(new, old, True).with_token()
+    units = plan(expand([str(path)]), split_bytes)
+    records = 0
+    found: dict[str, Any] = {"units": len(units), "split_bytes": split_bytes}
+
+    def single() -> Any:
+        return replay_logs(new, [str(path)], against=old)
+
+    started = time.process_time()
+    one_s, alone = best(single, repeat)
+    records = alone.records
+    found["one_process_records_per_s"] = round(records / one_s)
+    found["cpu_us_per_record"] = {"one_process": (time.process_time() - started) / repeat
+                                  / records * 1e6}
+    started = time.process_time()
+    best(lambda: replay_units(job, units), 1)
+    found["cpu_us_per_record"]["units_in_one_process"] = \
+        (time.process_time() - started) / records * 1e6
+    expected = alone.to_dict()
+    del expected["seconds"]
+    same = True
+    for size in sorted({1, workers}):
+        with LocalCluster(n_workers=size, threads_per_worker=1, dashboard_address=None,
+                          silence_logs=40) as cluster, Client(cluster) as client:
+            client.run(gc.collect)
+            cluster_s, report = best(lambda c=client: replay_logs(new, [str(path)], against=old,
+                                                                  client=c,
+                                                                  split_bytes=split_bytes),
+                                     repeat)
+            got = report.to_dict()
+            del got["seconds"]
+            same = same and got == expected
+            found[f"workers_{size}_records_per_s"] = round(records / cluster_s)
+            if size == workers:
+                # Another job (one more cache entry), so the workers start with cold caches
+                # as they did for the timed replays.
+                fresh = ReplayJob(new, old, True, context_cache_entries=100_001).with_token()
+                before = _cpu_of_workers(client)
+                here = time.process_time()  # a LocalCluster's scheduler runs in this process
+                timed = client.gather([client.submit(_timed_unit, fresh, unit, pure=False)
+                                       for unit in units])
+                process = _cpu_of_workers(client) - before
+                found["cpu_us_per_record"]["scheduler_and_client"] = \
+                    (time.process_time() - here) / records * 1e6
+                found["cpu_us_per_record"]["dask_task_thread"] = \
+                    sum(t for _, t, _ in timed) / records * 1e6
+                found["cpu_us_per_record"]["dask_worker_process"] = process / records * 1e6
+                found["bytes_per_task"] = {
+                    "unit": len(pickle.dumps(units[0])),
+                    "part": round(sum(len(pickle.dumps(p)) for p, _, _ in timed) / len(timed)),
+                    "job_once_per_worker": len(pickle.dumps(job))}
+                started = time.perf_counter()
+                client.gather(client.map(_nothing, range(1_000), pure=False))
+                found["seconds_per_empty_task"] = (time.perf_counter() - started) / 1_000
+    found["same_report"] = same
+    found["speedup"] = found[f"workers_{workers}_records_per_s"] / \
+        found["one_process_records_per_s"]
+    return found
+
+
+def print_cluster(label: str, found: dict[str, Any], workers: int) -> None:
+    met = "met" if found["speedup"] >= WORKERS_TARGET else "MISSED"
+    print(f"\n{label} on Dask ({found['units']} units of {found['split_bytes'] >> 20} MiB, "
+          "one thread per worker process):")
+    print(f"  one process            {found['one_process_records_per_s']:>12,} records/s")
+    print(f"  1 worker               {found['workers_1_records_per_s']:>12,} records/s")
+    if workers != 1:
+        print(f"  {workers} workers              {found[f'workers_{workers}_records_per_s']:>12,}"
+              f" records/s  ({found['speedup']:.2f}x one process; target "
+              f">= {WORKERS_TARGET}x: {met})")
+    cpu = found["cpu_us_per_record"]
+    print("  CPU per record: " + ", ".join(f"{k.replace('_', ' ')} {v:.2f} us"
+                                           for k, v in cpu.items()))
+    sizes = found["bytes_per_task"]
+    print(f"  per task: a unit {sizes['unit']:,} bytes there, its part {sizes['part']:,} bytes "
+          f"back (the job, {sizes['job_once_per_worker']:,} bytes, once per worker); an empty "
+          f"task costs {found['seconds_per_empty_task'] * 1e3:.2f} ms end to end")
+    print(f"  reports identical to one process: {'yes' if found['same_report'] else 'NO'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--records", type=int, default=5_000_000)
@@ -178,6 +299,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="Dask worker processes to compare with one process (0: skip)")
+    parser.add_argument("--split-bytes", type=int, default=32 << 20,
+                        help="bytes of log per unit on the cluster")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     figures: dict[str, Any] = {"python": platform.python_version(),
@@ -204,16 +329,23 @@ def main() -> int:
             ok = actual_counts(replayer) == expected_counts(path) and replayer.records == count
             status |= 0 if ok else 1
             floor_rate, rate = count / floor_s, count / replay_s
-            met = "met" if rate >= TARGET else "MISSED"
+            target = TARGET if label == "request log" else DECISION_LOG_TARGET
+            met = "met" if rate >= target else "MISSED"
             print(f"\n{label}: {count:,} records")
             print(f"  read lines only (floor) {floor_s:7.2f}s  {floor_rate:>12,.0f} records/s")
             print(f"  replay end to end       {replay_s:7.2f}s  {rate:>12,.0f} records/s  "
-                  f"({rate / floor_rate:.2f}x the floor; target {TARGET:,}/s: {met})")
+                  f"({rate / floor_rate:.2f}x the floor; target {target:,}/s: {met})")
             print(f"  counts equal a naive evaluate() loop: {'yes' if ok else 'NO'}")
             figures[label.replace(" ", "_")] = {
                 "floor_seconds": round(floor_s, 3), "floor_records_per_s": round(floor_rate),
                 "replay_seconds": round(replay_s, 3), "replay_records_per_s": round(rate),
                 "ratio_to_floor": round(rate / floor_rate, 3), "counts_correct": ok}
+        if args.workers:
+            for label, path in (("request log", requests_log), ("decision log", decision_log)):
+                found = on_cluster(path, args.workers, args.split_bytes, args.repeat)
+                status |= 0 if found["same_report"] else 1
+                figures[label.replace(" ", "_")]["cluster"] = found
+                print_cluster(label, found, args.workers)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return status

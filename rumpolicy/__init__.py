@@ -5,6 +5,8 @@
     decision = rp.evaluate(policy, rp.Request(resource=ARN, context={"rum:alias": "beta"}))
 """
 
+from typing import TYPE_CHECKING
+
 from rumpolicy.engine import (
     PUT_RUM_EVENTS,
     CompiledPolicy,
@@ -15,6 +17,9 @@ from rumpolicy.engine import (
     evaluate,
 )
 from rumpolicy.policy import Diagnostic, Policy, PolicyError, Statement, load_policy
+
+if TYPE_CHECKING:
+    from rumpolicy.gate.mock import mock_rum
 
 __version__ = "0.1.0"
 
@@ -32,4 +37,15 @@ __all__ = [
     "compile_policy",
     "evaluate",
     "load_policy",
+    "mock_rum",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`mock_rum` is imported when first used: it brings the gate (pydantic, botocore), and
+    `import rumpolicy` stays as fast as `rumpolicy eval` needs."""
+    if name == "mock_rum":
+        from rumpolicy.gate.mock import mock_rum
+
+        return mock_rum
+    raise AttributeError(f"module 'rumpolicy' has no attribute {name!r}")

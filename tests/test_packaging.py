@@ -30,6 +30,20 @@ def test_wheel_contains_grammar_and_fixtures(wheel: Path) -> None:
     assert "rumpolicy/_fixtures/policies/aws-sample-alias.json" in names
 
 
+def test_wheel_is_typed_and_describes_itself(wheel: Path) -> None:
+    """PEP 561's marker, the testing extra the docs advertise, classifiers and project URLs."""
+    archive = zipfile.ZipFile(wheel)
+    assert "rumpolicy/py.typed" in archive.namelist()
+    (metadata_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    metadata = archive.read(metadata_name).decode()
+    assert "Provides-Extra: testing" in metadata
+    for requirement in ("pytest", "hypothesis", "boto3"):
+        assert any(line.startswith(f"Requires-Dist: {requirement}") and "extra == 'testing'"
+                   in line for line in metadata.splitlines()), requirement
+    assert "Classifier: Typing :: Typed" in metadata
+    assert "Project-URL: Documentation, " in metadata and "Project-URL: Source, " in metadata
+
+
 def test_installed_wheel_runs_the_cli(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

@@ -1,72 +1,151 @@
-"""`rumpolicy audit PATH... [--monitor ARN] [--format text|json|sarif] [--fail-on SEVERITY]`:
-every finding in the policies named (directories are searched for *.json); exit 0 when none
-reaches --fail-on, 1 when one does, 2 for usage errors."""
+"""`rumpolicy audit [PATH...]`: every finding in the policies under PATH (default: .), in policy
+files, CloudFormation templates and Terraform plans; exit 0 when none reaches --fail-on, 1 when
+one does, 2 for usage and input errors (a bad configuration or baseline included)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
-import re
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from rumpolicy.cli._common import EXIT_FAIL, EXIT_OK, UsageError, policy_files
+from rumpolicy.cli._common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    STDIN,
+    UsageError,
+    add_format,
+    add_monitor,
+    add_output,
+    emit,
+    to_stdout,
+)
+from rumpolicy.cli._discover import add_discovery, discover, load_config, settings
 
 _SEVERITIES = ("error", "security", "warning", "suggestion")
-_MONITOR = re.compile(r"arn:[a-z-]+:rum:[a-z0-9-]+:\d{12}:appmonitor/(?!\.)[.\-_#A-Za-z0-9]{1,255}")
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
-        "audit", help="find what is wrong or dangerous in policies (text, JSON or SARIF)",
-        description="Audit app-monitor resource policies. Exit 0 when no finding reaches "
-                    "--fail-on, 1 when one does, 2 for usage errors.")
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="policy files, directories searched for *.json, or '-' for "
-                             "standard input")
-    parser.add_argument("--monitor", metavar="ARN",
-                        help="the app monitor the policies are attached to "
-                             "(arn:aws:rum:REGION:ACCOUNT:appmonitor/NAME)")
-    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text",
-                        help="output format (default: text)")
-    parser.add_argument("--fail-on", choices=_SEVERITIES, default="security",
-                        help="exit 1 when a finding is this severe or worse (default: security)")
+        "audit", help="find what is wrong or dangerous in policies, templates and plans",
+        description="Audit app-monitor resource policies: policy files, CloudFormation/CDK "
+                    "templates, Terraform plans. Exit 0 when no finding reaches --fail-on, 1 "
+                    "when one does, 2 for usage and input errors.")
+    add_discovery(parser)
+    add_monitor(parser, "the app monitor the policies are attached to")
+    add_format(parser, "sarif")
+    add_output(parser)
+    parser.add_argument("--fail-on", choices=_SEVERITIES,
+                        help="exit 1 when a finding is this severe or worse (default: the "
+                             "configuration's fail-on, else security)")
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="report only findings this baseline does not hold")
+    parser.add_argument("--write-baseline", metavar="FILE",
+                        help="record today's findings in FILE (then exit 0)")
+    parser.add_argument("--jobs", type=_jobs, metavar="N",
+                        help="worker processes (default: the number of CPUs)")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="progress bar on stderr: auto shows it on a terminal for long runs")
+    parser.add_argument("--list-checks", action="store_true",
+                        help="list every check (id, severity, title) and exit")
     parser.set_defaults(run=run)
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of processes (1 or more)")
+    return jobs
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.list_checks:
+        return _list_checks(args)
     from rumpolicy import __version__
-    from rumpolicy.analysis.audit import AuditResult, Finding, Severity, audit_bytes, audit_file
+    from rumpolicy.analysis.audit import Severity, baseline
+    from rumpolicy.analysis.audit.batch import (
+        FileResult,
+        audit_candidates,
+        collect,
+        default_jobs,
+    )
     from rumpolicy.analysis.audit.formats import json as json_format
     from rumpolicy.analysis.audit.formats import sarif, text
+    from rumpolicy.analysis.audit.runner import audit_contents
+    from rumpolicy.analysis.sources import read_bytes
+    from rumpolicy.cli._progress import ProgressBar
 
-    if args.monitor is not None and not _MONITOR.fullmatch(args.monitor):
-        raise UsageError(f"--monitor '{args.monitor}' is not an app monitor ARN: write "
-                         "arn:aws:rum:REGION:ACCOUNT:appmonitor/NAME")
-    for name in args.paths:
-        if name != "-" and not Path(name).exists():
-            raise UsageError(f"{name}: no such file or directory")
-    files: list[str] = []
-    findings: list[Finding] = []
-    for name in args.paths:
-        if name == "-":
-            files.append("<stdin>")
-            findings.extend(audit_bytes(sys.stdin.buffer.read(), "<stdin>", args.monitor))
-            continue
-        for path in policy_files([name]):
-            files.append(str(path))
-            findings.extend(audit_file(path, args.monitor))
-    result = AuditResult(tuple(files), tuple(findings))
+    if args.baseline and args.write_baseline:
+        raise UsageError("--baseline and --write-baseline cannot be used together")
+    config = load_config(args)
+    known = _load_baseline(Path(args.baseline)) if args.baseline else None
+    resolve = settings(args)
+    found = discover(args, config)
+    bar = ProgressBar(sys.stderr, len(found.files), "auditing",
+                      enabled={"auto": None, "always": True, "never": False}[args.progress])
+    results = list(audit_candidates(found.files, args.monitor, resolve,
+                                    args.jobs or default_jobs(), bar.advance))
+    bar.finish()
+    if "-" in args.paths:
+        contents = read_bytes(sys.stdin.buffer.read(), STDIN, True, resolve)
+        findings, silenced = audit_contents(contents, args.monitor)
+        results.append(FileResult(STDIN, contents.kind, tuple(findings), silenced))
+    result = collect(iter(results), config)
+    if args.write_baseline:
+        _write(Path(args.write_baseline), baseline.render(result.findings))
+        print(f"rumpolicy: wrote {len(result.findings)} findings to {args.write_baseline}",
+              file=sys.stderr)
+        return EXIT_OK
+    if known is not None:
+        new, suppressed = baseline.split(result.findings, known)
+        result = dataclasses.replace(result, findings=tuple(new), suppressed=suppressed)
     if args.format == "json":
         output = json_format.render(result)
     elif args.format == "sarif":
         output = sarif.render(result, version=__version__)
     else:
-        output = text.render(result, colour=_colour(sys.stdout))
-    sys.stdout.write(output)
-    threshold = Severity(args.fail_on)
+        output = text.render(result, colour=to_stdout(args) and _colour(sys.stdout))
+    emit(args, output)
+    threshold = Severity(args.fail_on or config.fail_on or "security")
     return EXIT_FAIL if any(f.severity.reaches(threshold) for f in result.findings) else EXIT_OK
+
+
+def _load_baseline(path: Path) -> Counter[tuple[str, str, str]]:
+    from rumpolicy.analysis.audit.baseline import BaselineError, load
+
+    try:
+        return load(path)
+    except BaselineError as err:
+        raise UsageError(str(err)) from None
+
+
+def _write(path: Path, content: str) -> None:
+    try:
+        path.write_text(content, encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"{path}: cannot write: {err.strerror}") from None
+
+
+def _list_checks(args: argparse.Namespace) -> int:
+    from rumpolicy.analysis.audit import CHECKS
+
+    if args.format == "json":
+        rows = [{"id": c.id, "severity": c.severity.value, "title": c.title, "basis": c.basis,
+                 "fix": c.fix, "doc": c.doc} for c in CHECKS]
+        emit(args, json.dumps({"checks": rows}, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if args.format != "text":
+        raise UsageError("--list-checks prints text or json")
+    width = max(len(c.id) for c in CHECKS)
+    emit(args, "\n".join(f"{c.id:<{width}}  {c.severity.value:<10}  {c.title}" for c in CHECKS))
+    return EXIT_OK
 
 
 def _colour(stream: Any) -> bool:

@@ -1,5 +1,7 @@
-"""`rumpolicy diff OLD NEW [--monitor ARN] [--json]`: which requests the two policies decide
-differently; exit 0 when none, 1 when some do (or when part could not be analysed)."""
+"""`rumpolicy diff OLD NEW [--monitor MONITOR] [--format text|json] [--fail-on ...]`: which
+requests the two policies decide differently. Exit 1 by --fail-on: `any` (default) for any change
+or a part not analysed, `new-access` only when NEW allows a request OLD did not (or a part was
+not analysed, where that could hide), `none` never; 2 for usage errors."""
 
 from __future__ import annotations
 
@@ -7,7 +9,18 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from rumpolicy.cli._common import EXIT_FAIL, EXIT_OK, UsageError, load_policy_file
+from rumpolicy.cli._common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    STDIN,
+    UsageError,
+    add_fail_on_changes,
+    add_format,
+    add_monitor,
+    add_output,
+    emit,
+    load_policy_file,
+)
 
 if TYPE_CHECKING:
     from rumpolicy.analysis.diff import PolicyDiff
@@ -20,13 +33,13 @@ def register(commands: Any) -> None:
     parser.add_argument("old", metavar="OLD",
                         help="the policy in force: a file, '-' for stdin, 'none' for no policy")
     parser.add_argument("new", metavar="NEW", help="the proposed policy (same forms as OLD)")
-    parser.add_argument("--monitor", metavar="ARN",
-                        help="only requests to this app monitor, and only rum:PutRumEvents "
-                             "(default: every resource and every action)")
+    add_monitor(parser, "only requests to this app monitor, and only rum:PutRumEvents "
+                        "(default: every resource and every action)")
     parser.add_argument("--all-actions", action="store_true",
                         help="with --monitor, analyse every action, not only rum:PutRumEvents")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"equivalent", "changes", "not_analysed"} as JSON')
+    add_format(parser)
+    add_output(parser)
+    add_fail_on_changes(parser, "any")
     parser.set_defaults(run=run)
 
 
@@ -36,21 +49,30 @@ def _load(path: str) -> Policy | None:
 
 def run(args: argparse.Namespace) -> int:
     from rumpolicy.analysis.diff import diff_policies
-    from rumpolicy.policy.arns import split_arn
 
     if args.old == "-" and args.new == "-":
         raise UsageError("OLD and NEW cannot both be read from stdin ('-')")
-    if args.monitor is not None and split_arn(args.monitor) is None:
-        raise UsageError(f"--monitor '{args.monitor}': not an ARN; expected "
-                         "arn:aws:rum:REGION:ACCOUNT:appmonitor/NAME")
     old, new = _load(args.old), _load(args.new)
     result = diff_policies(old, new, monitor=args.monitor,
                            all_actions=True if args.all_actions else None)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    if args.format == "json":
+        emit(args, json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(render(result, args.old, args.new))
-    return EXIT_OK if result.equivalent else EXIT_FAIL
+        emit(args, render(result, *(STDIN if n == "-" else n for n in (args.old, args.new))))
+    return EXIT_FAIL if fails(args.fail_on, result) else EXIT_OK
+
+
+def fails(fail_on: str, result: PolicyDiff) -> bool:
+    """Whether the diff fails the run under --fail-on."""
+    from rumpolicy.engine import Effect
+
+    if fail_on == "none" or result.equivalent:
+        return False
+    if fail_on == "new-access":
+        return bool(result.not_analysed) or any(
+            c.to_effect is Effect.ALLOW and c.from_effect is not Effect.ALLOW
+            for c in result.changes)
+    return True
 
 
 def render(result: PolicyDiff, old: str, new: str) -> str:

@@ -7,11 +7,23 @@ error, a policy that does not load) or the command is misused.
 from __future__ import annotations
 
 import argparse
-import sys
+import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rumpolicy.cli._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, policy_files
+from rumpolicy.cli._common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    add_format,
+    add_output,
+    emit,
+    policy_files,
+)
+
+if TYPE_CHECKING:
+    from rumpolicy.analysis.rollout.runner import FileOutcome
 
 
 def register(commands: Any) -> None:
@@ -23,6 +35,8 @@ def register(commands: Any) -> None:
                         help="also write the results as JUnit XML to PATH, for CI")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="list only failing expectations and file errors")
+    add_format(parser, "junit")
+    add_output(parser)
     parser.set_defaults(run=run)
 
 
@@ -30,12 +44,29 @@ def run(args: argparse.Namespace) -> int:
     from rumpolicy.analysis.rollout import format_outcomes, run_files, to_junit
 
     results = run_files(policy_files(args.paths, "*.rollout"))
-    sys.stdout.write(format_outcomes(results, verbose=not args.quiet))
+    if args.format == "junit":
+        emit(args, to_junit(results))
+    elif args.format == "json":
+        emit(args, json.dumps({"files": [_file_json(r) for r in results]}, indent=2,
+                              ensure_ascii=False))
+    else:
+        emit(args, format_outcomes(results, verbose=not args.quiet))
     if args.junit:
         _write(Path(args.junit), to_junit(results))
     if any(r.problems for r in results):
         return EXIT_USAGE
     return EXIT_FAIL if any(r.failed for r in results) else EXIT_OK
+
+
+def _file_json(result: FileOutcome) -> dict[str, Any]:
+    return {
+        "file": str(result.path),
+        "passed": sum(1 for o in result.outcomes if o.passed),
+        "failed": len(result.failed),
+        "problems": [p.format() for p in result.problems],
+        "expectations": [{"expectation": o.summary, "passed": o.passed, "detail": o.detail,
+                          "seconds": round(o.seconds, 6)} for o in result.outcomes],
+    }
 
 
 def _write(path: Path, text: str) -> None:

@@ -66,13 +66,18 @@ CREATE TABLE metric_definitions (
     destination TEXT NOT NULL,
     destination_arn TEXT NOT NULL,
     definition TEXT NOT NULL,
+    canonical TEXT NOT NULL,
+    weight INTEGER NOT NULL,
+    UNIQUE (monitor_id, destination, destination_arn, canonical),
     FOREIGN KEY (monitor_id, destination, destination_arn)
         REFERENCES metrics_destinations (monitor_id, destination, destination_arn)
         ON DELETE CASCADE
 );
 """
 """A CloudWatch destination has no ARN: its destination_arn is '' (a key column cannot be
-NULL). A definition is the MetricDefinition members as JSON."""
+NULL). A definition is the MetricDefinitionRequest members as JSON; `canonical` is the form
+that tells two definitions are the same (one per destination) and `weight` what it counts
+toward the destination's quota (gate/metric_rules.py)."""
 
 _MIGRATIONS = (_SCHEMA_V1, _TO_V2)
 """_MIGRATIONS[n] takes a store at version n to n + 1."""

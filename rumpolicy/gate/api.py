@@ -171,10 +171,18 @@ def checked(op: Operation, members: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_member(operation: str, member: str, value: Any) -> None:
     """One member on its own (PutRumEvents' `Id`, read from the path before its body)."""
-    problems: list[Problem] = []
-    _check(operations()[operation].input.members[member], value, (member,), problems)
-    if problems:
-        raise validation(describe(problems))
+    found = shape_problems(operations()[operation].input.members[member], value, (member,))
+    if found:
+        raise validation(describe(found))
+
+
+def shape_problems(shape: Any, value: Any, where: tuple[str | int, ...] = ()) -> list[Problem]:
+    """Every constraint of `shape` that `value` fails. Any shape of the model, not only
+    inputs: the conformance test (tests/gate/test_conformance.py) holds the gate's answers, as
+    boto3 parses them, to their output and error shapes with the rules requests are held to."""
+    found: list[Problem] = []
+    _check(shape, value, where, found)
+    return found
 
 
 def describe(problems: Sequence[Problem]) -> str:
@@ -308,3 +316,5 @@ _CHECKS: dict[str, Callable[[Any, Any, tuple[str | int, ...], list[Problem]], An
     "float": _number,
     "boolean": _boolean,
 }
+CHECKED_TYPES = frozenset(_CHECKS)
+"""The shape types whose values `shape_problems` checks; any other type passes as sent."""

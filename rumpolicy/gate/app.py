@@ -66,8 +66,20 @@ class GateEndpoint:
 
 
 def create_app(gate: Gate) -> Starlette:
-    """The gate's ASGI app. Mount it anywhere: routing uses the path below the mount point."""
-    return Starlette(routes=[Route("/{path:path}", GateEndpoint(gate))])
+    """The gate's ASGI app. Mount it anywhere: routing uses the path below the mount point.
+
+    Every HTTP path is the gate's to answer: Starlette's `{path:path}` pattern cannot match a
+    decoded newline (`%0A` in a path label), so the router's fallback answers through the gate
+    too, as `mock_rum` does, rather than with Starlette's plain 404."""
+    endpoint = GateEndpoint(gate)
+    app = Starlette(routes=[Route("/{path:path}", endpoint)])
+    not_found = app.router.not_found
+
+    async def fallback(scope: Scope, receive: Receive, send: Send) -> None:
+        await (endpoint if scope["type"] == "http" else not_found)(scope, receive, send)
+
+    app.router.default = fallback
+    return app
 
 
 def _log_request(request: HttpRequest, answer: HttpAnswer) -> None:

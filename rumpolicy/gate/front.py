@@ -37,7 +37,7 @@ from rumpolicy.gate.validation import decode_body, parse_object
 _log = logging.getLogger("rumpolicy.gate")
 
 EXPOSED = "x-amzn-RequestId,x-amzn-ErrorType,Retry-After"
-ALLOWED_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
+ALLOWED_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
 
 Header = tuple[bytes, bytes]

@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from rumpolicy.engine import Decision, Request, compile_policy
-from rumpolicy.gate import api, data, ingest_rules, monitors, policies
+from rumpolicy.gate import api, data, ingest_rules, metrics, monitors, policies
 from rumpolicy.gate.config import GateConfig
 from rumpolicy.gate.context import Origin, build_request
 from rumpolicy.gate.decision_log import DecisionLog, entry
@@ -65,6 +65,13 @@ OPERATIONS: dict[str, Handler] = {
     "PutResourcePolicy": policies.put_resource_policy,
     "GetResourcePolicy": policies.get_resource_policy,
     "DeleteResourcePolicy": policies.delete_resource_policy,
+    "PutRumMetricsDestination": metrics.put_rum_metrics_destination,
+    "ListRumMetricsDestinations": metrics.list_rum_metrics_destinations,
+    "DeleteRumMetricsDestination": metrics.delete_rum_metrics_destination,
+    "BatchCreateRumMetricDefinitions": metrics.batch_create_rum_metric_definitions,
+    "BatchGetRumMetricDefinitions": metrics.batch_get_rum_metric_definitions,
+    "BatchDeleteRumMetricDefinitions": metrics.batch_delete_rum_metric_definitions,
+    "UpdateRumMetricDefinition": metrics.update_rum_metric_definition,
     "GetAppMonitorData": data.get_app_monitor_data,
 }
 """Every control-plane operation by its model name; PutRumEvents is the gate's own."""
@@ -182,6 +189,27 @@ class Gate:
 
     def delete_resource_policy(self, /, **members: Any) -> dict[str, Any]:
         return self.call("DeleteResourcePolicy", members)
+
+    def put_rum_metrics_destination(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("PutRumMetricsDestination", members)
+
+    def list_rum_metrics_destinations(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("ListRumMetricsDestinations", members)
+
+    def delete_rum_metrics_destination(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("DeleteRumMetricsDestination", members)
+
+    def batch_create_rum_metric_definitions(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("BatchCreateRumMetricDefinitions", members)
+
+    def batch_get_rum_metric_definitions(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("BatchGetRumMetricDefinitions", members)
+
+    def batch_delete_rum_metric_definitions(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("BatchDeleteRumMetricDefinitions", members)
+
+    def update_rum_metric_definition(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("UpdateRumMetricDefinition", members)
 
     def get_app_monitor_data(self, /, **members: Any) -> dict[str, Any]:
         return self.call("GetAppMonitorData", members)

@@ -26,21 +26,18 @@ from functools import lru_cache
 import orjson
 
 from rumpolicy.gate.json_rules import parsed_refusal
+from rumpolicy.gate.metric_rules import BUILT_IN_DETAILS
 from rumpolicy.gate.models import PutRumEventsBody
 from rumpolicy.gate.registry import AppMonitor
 
 _log = logging.getLogger("rumpolicy.gate")
 
-BUILT_IN_EVENT_TYPES = frozenset(f"com.amazon.rum.{name}" for name in (
-    "session_start_event", "page_view_event", "page_close_event", "js_error_event",
-    "dom_event", "http_event", "xray_trace_event", "performance_navigation_event",
-    "performance_resource_event", "largest_contentful_paint_event",
-    "first_input_delay_event", "cumulative_layout_shift_event",
-    "interaction_to_next_paint_event", "first_contentful_paint_event",
-    "time_to_first_byte_event", "time_to_interactive_event", "rrweb_event"))
+BUILT_IN_EVENT_TYPES = frozenset({*BUILT_IN_DETAILS, "com.amazon.rum.xray_trace_event"})
 """The event types RUM defines a schema for: those the user guide lists ("Information collected
-by the CloudWatch RUM web client") and every type aws-rum-web sends or ships a schema for
-(its `plugins/utils/constant.ts` and `event-schemas/`). Any other type is a custom event."""
+by the CloudWatch RUM web client") and every type aws-rum-web sends (`metric_rules.py` has them
+with their schemas' fields; X-Ray trace events, whose schema aws-rum-web files under
+`com.amazon.xray_trace_event`, are sent as `com.amazon.rum.xray_trace_event`). Any other type is
+a custom event."""
 
 CUSTOM_EVENT_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
 """A custom event's type: "between 1 and 256 characters", "alphanumeric characters,

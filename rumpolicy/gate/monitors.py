@@ -78,10 +78,10 @@ def delete_app_monitor(registry: Registry, members: Mapping[str, Any]) -> dict[s
 
 
 def list_app_monitors(registry: Registry, members: Mapping[str, Any]) -> dict[str, Any]:
-    """Sorted by name."""
+    """Sorted by name; 50 a page unless MaxResults says otherwise (API Reference)."""
     monitors = [registry.monitor(name) for name in registry.names()]
     chosen, token = page(monitors, lambda m: m.name, members.get("MaxResults"),
-                         members.get("NextToken"))
+                         members.get("NextToken"), default=50)
     answer: dict[str, Any] = {"AppMonitorSummaries": [m.summary() for m in chosen]}
     if token is not None:
         answer["NextToken"] = token

@@ -5,6 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+PLACEHOLDER_ACCOUNT = "123456789012"
+PLACEHOLDER_REGION = "us-east-1"
+"""The account and Region every command assumes where none is given (a `--monitor` NAME, a
+template's ${AWS::AccountId}): the gate's defaults and AWS's documentation examples."""
+APP_MONITOR_NAME = re.compile(r"(?!\.)[.\-_#A-Za-z0-9]{1,255}")
+"""AppMonitorName in the RUM API model."""
+APP_MONITOR_ARN = re.compile(r"arn:[a-z][a-z0-9-]*:rum:[a-z0-9-]+:\d{12}:appmonitor/"
+                             + APP_MONITOR_NAME.pattern)
+
 _PARTITION = re.compile(r"[a-z][a-z0-9-]*|[a-z0-9*?-]+")
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9-]*")
 _REGION = re.compile(r"[a-z0-9*?-]*")

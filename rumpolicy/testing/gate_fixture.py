@@ -1,4 +1,9 @@
-"""A pytest plugin: a live `rumpolicy serve` on a free loopback port and ready boto3 clients.
+"""A pytest plugin: CloudWatch RUM in process (`rum_mock`), or a live `rumpolicy serve` on a free
+loopback port with ready boto3 clients.
+
+    def test_in_process(rum_mock):                # rum_mock is the Gate answering
+        client = boto3.client("rum", region_name="us-east-1")
+        client.create_app_monitor(Name="shop", Domain="example.com")
 
     def test_alias_policy(rum_gate, rum_client):
         monitor_id = rum_client.create_app_monitor(Name="shop", Domain="example.com")["Id"]
@@ -6,11 +11,12 @@
         rum_client.put_rum_events(Id=monitor_id, ...)
         assert rum_gate.events("shop")
 
-Fixtures: `rum_gate` (one server per test session, data in a temporary directory),
-`rum_gate_config` (override it in your conftest.py to configure that server), `rum_client` (an
-unsigned boto3 RUM client with host-prefix injection off and no retries) and `rum_signed_client`
-(a factory of signed clients; by default it signs with the test credential the default config
-declares). Use names unique to each test: the server is shared.
+Fixtures: `rum_mock` (rumpolicy.mock_rum for the test: every boto3 RUM client answers from an
+in-memory Gate, which the fixture yields), `rum_gate` (one server per test session, data in a
+temporary directory), `rum_gate_config` (override it in your conftest.py to configure that
+server), `rum_client` (an unsigned boto3 RUM client with host-prefix injection off and no
+retries) and `rum_signed_client` (a factory of signed clients; by default it signs with the
+test credential the default config declares). Use names unique to each test: the server is shared.
 
 boto3 and the gate are imported only when used, so loading the plugin costs next to nothing.
 """
@@ -33,6 +39,7 @@ import pytest
 from rumpolicy.cli.serve import READY
 
 if TYPE_CHECKING:
+    from rumpolicy.gate import Gate
     from rumpolicy.gate.storage import StoredBatch
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -68,8 +75,10 @@ class GateServer:
         import botocore
         from botocore.config import Config
 
-        settings: dict[str, Any] = {"inject_host_prefix": False,
-                                    "retries": {"max_attempts": 1, "mode": "standard"}}
+        settings: dict[str, Any] = {
+            "inject_host_prefix": False,
+            # total_max_attempts counts the first attempt; max_attempts counts only retries
+            "retries": {"total_max_attempts": 1, "mode": "standard"}}
         if access_key is None:
             settings["signature_version"] = botocore.UNSIGNED
         settings.update(config)
@@ -178,3 +187,13 @@ def rum_signed_client(rum_gate: GateServer) -> Callable[..., Any]:
              **config: Any) -> Any:
         return rum_gate.client(access_key=access_key, secret_key=secret_key, **config)
     return make
+
+
+@pytest.fixture
+def rum_mock() -> Iterator[Gate]:
+    """`rumpolicy.mock_rum()` around the test: boto3 RUM clients talk to the Gate yielded, in
+    process, in emulator mode (any access key accepted)."""
+    from rumpolicy.gate.mock import mock_rum
+
+    with mock_rum() as gate:
+        yield gate

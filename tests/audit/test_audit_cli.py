@@ -51,15 +51,21 @@ def test_fail_on_threshold(capsys, path, fail_on, expected):
     assert code == expected
 
 
-@pytest.mark.parametrize("argv", [
-    ["missing.json"],
-    [str(CLEAN), "--monitor", "arn:aws:rum:us-east-1:123456789012:appmonitor/*"],
-    [str(CLEAN), "--monitor", "arn:aws:s3:::bucket"],
-])
-def test_usage_errors_exit_2_with_one_line(capsys, argv):
-    code, out, err = run(capsys, *argv)
+def test_missing_path_exits_2_with_one_line(capsys):
+    code, out, err = run(capsys, "missing.json")
     assert code == 2 and out == ""
-    assert err.startswith("rumpolicy: error: ") and err.count("\n") == 1
+    assert err == "rumpolicy: error: missing.json: no such file or directory\n"
+
+
+@pytest.mark.parametrize("monitor", ["arn:aws:rum:us-east-1:123456789012:appmonitor/*",
+                                     "arn:aws:s3:::bucket", ".hidden", "a b"])
+def test_bad_monitor_is_a_usage_error_of_the_audit_command(capsys, monitor):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", str(CLEAN), "--monitor", monitor])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and out == ""
+    assert err.startswith("usage: rumpolicy audit ")
+    assert f"rumpolicy audit: error: argument --monitor: '{monitor}'" in err
 
 
 def test_bad_choice_is_an_argparse_usage_error(capsys):
@@ -68,7 +74,7 @@ def test_bad_choice_is_an_argparse_usage_error(capsys):
     assert exit_info.value.code == 2
 
 
-def test_directory_is_searched_for_json_and_non_policies_do_not_stop_the_run(capsys, tmp_path):
+def test_a_directory_walk_audits_policies_and_skips_and_counts_the_rest(capsys, tmp_path):
     (tmp_path / "nested").mkdir()
     (tmp_path / "nested" / "good.json").write_text(CLEAN.read_text())
     (tmp_path / "bad.json").write_text(SECURITY.read_text())
@@ -77,9 +83,10 @@ def test_directory_is_searched_for_json_and_non_policies_do_not_stop_the_run(cap
     (tmp_path / "ignored.yaml").write_text("Version: x\n")
     code, out, _ = run(capsys, str(tmp_path), "--format", "json")
     assert code == 1
-    found = [(Path(f["file"]).name, f["id"]) for f in json.loads(out)["findings"]]
-    assert found == [("bad.json", "alias-allows-missing"), ("binary.json", "not-a-policy"),
-                     ("yaml.json", "not-a-policy")]
+    report = json.loads(out)
+    found = [(Path(f["file"]).name, f["id"]) for f in report["findings"]]
+    assert found == [("bad.json", "alias-allows-missing")]
+    assert report["summary"] == {"files": 2, "skipped": 3, "ignored": 0, "suppressed": 0}
 
 
 def test_yaml_file_named_explicitly_is_one_error_finding(capsys):
@@ -146,3 +153,41 @@ def test_standard_input(capsys, monkeypatch):
     findings = json.loads(out)["findings"]
     assert code == 1 and [(f["file"], f["id"]) for f in findings] == [
         ("<stdin>", "alias-allows-missing")]
+
+
+def test_progress_bar_on_stderr_is_erased_and_stdout_untouched(capsys, tmp_path):
+    for index in range(3):
+        (tmp_path / f"p{index}.json").write_text(CLEAN.read_text())
+    code, out, err = run(capsys, str(tmp_path), "--progress", "always", "--jobs", "1")
+    assert code == 0 and out == "no findings in 3 files\n"
+    assert err.startswith("\rauditing [") and "3/3 files" in err and err.endswith("\r\x1b[K")
+    code, out, err = run(capsys, str(tmp_path))  # auto: not a terminal here
+    assert err == ""
+
+
+def test_sarif_to_an_output_file(capsys, tmp_path):
+    target = tmp_path / "audit.sarif"
+    code, out, _ = run(capsys, str(SECURITY), "--format", "sarif", "--output", str(target))
+    assert code == 1 and out == ""
+    assert json.loads(target.read_text())["runs"][0]["results"][0]["ruleId"] == \
+        "alias-allows-missing"
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["--account", "12345"], "--account '12345': an AWS account id is 12 digits"),
+    (["--region", "Mars"], "--region 'Mars': not a Region name"),
+    (["--parameter", "NoValue"], "--parameter 'NoValue': write NAME=VALUE"),
+    (["--baseline", "a.json", "--write-baseline", "b.json"], "cannot be used together"),
+])
+def test_template_and_baseline_option_errors(capsys, argv, fragment):
+    code, out, err = run(capsys, str(CLEAN), *argv)
+    assert code == 2 and out == "" and fragment in err
+
+
+def test_nothing_left_to_read_is_a_warning_not_a_failure(capsys, tmp_path):
+    """pre-commit may name only excluded files; ruff likewise warns and exits 0."""
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "p.json").write_text(SECURITY.read_text())
+    code, out, err = run(capsys, str(tmp_path / "node_modules" / "p.json"), "--force-exclude")
+    assert code == 0 and out == "no findings in 0 files\n"
+    assert err.startswith("rumpolicy: warning: no files to read under ")

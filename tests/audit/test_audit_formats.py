@@ -89,10 +89,12 @@ def test_sarif_with_no_findings_and_paths_outside_the_root(validator, tmp_path):
 
 def test_json_shape_is_stable():
     out = json.loads(json_format.render(AuditResult(("t.json",), tuple(audit_file(TRIGGER)))))
-    assert list(out) == ["findings"]
+    assert list(out) == ["findings", "summary"]
+    assert out["summary"] == {"files": 1, "skipped": 0, "ignored": 0, "suppressed": 0}
     (finding,) = out["findings"]
     assert list(finding) == ["id", "severity", "title", "message", "file", "line", "column",
-                             "fix", "snippet"]
+                             "fix", "snippet", "path"]
+    assert finding["path"] == "$.Statement[0].Condition.StringEqualsIfExists"
     assert finding["id"] == "alias-allows-missing" and finding["severity"] == "security"
     assert (finding["line"], finding["column"]) == (11, 9)
 

@@ -109,7 +109,14 @@ def _realistic(request: rp.Request) -> bool:
             return False
         if value in ("not-an-ip", "yesterday", "maybe"):
             return False
+        if request.principal is None and _is_caller_key(key):
+            return False  # the gate gives an anonymous call no caller keys of its own choosing
     return True
+
+
+def _is_caller_key(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in ("aws:username", "aws:userid") or lowered.startswith("aws:principal")
 
 
 @_SETTINGS

@@ -83,7 +83,6 @@ def test_all_actions_widens_the_scope(capsys):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (("missing.json", CANARY), "missing.json: no such file"),
-    ((CANARY, "-", "--monitor", "not-an-arn"), "--monitor 'not-an-arn': not an ARN"),
     (("-", "-"), "OLD and NEW cannot both be read from stdin"),
 ])
 def test_usage_errors_exit_2_with_one_line(capsys, argv, message):

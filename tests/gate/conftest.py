@@ -15,6 +15,7 @@ from rumpolicy.testing.gate_fixture import (  # noqa: F401  (fixtures used by th
     rum_client,
     rum_gate,
     rum_gate_config,
+    rum_mock,
     rum_signed_client,
 )
 

@@ -16,29 +16,33 @@ PLUGIN = "rumpolicy.testing.gate_fixture"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "gate.md"
 
 
-def recipes() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+def recipes(kind: str) -> list[str]:
+    """The doc's Python blocks whose first line is `# recipe: <kind>`."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    return [block for block in blocks if block.startswith(f"# recipe: {kind}\n")]
 
 
-def test_the_doc_has_three_recipes() -> None:
-    assert len(recipes()) == 3
+def test_every_python_block_is_a_recipe() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == len(recipes("run")) + len(recipes("pytest")) >= 6
 
 
-@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("index", range(len(recipes("run"))))
 def test_python_recipes_run(index: int, capsys: pytest.CaptureFixture[str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        exec(compile(recipes()[index], f"{DOC}:recipe{index}", "exec"), {})
+        exec(compile(recipes("run")[index], f"{DOC}:run-recipe-{index}", "exec"), {})
 
 
 def _plugin_is_registered() -> bool:
     return any(e.value == PLUGIN for e in entry_points(group="pytest11"))
 
 
-def test_the_pytest_fixture_recipe_passes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("index", range(len(recipes("pytest"))))
+def test_the_pytest_fixture_recipes_pass(tmp_path: Path, index: int) -> None:
     """As a user's suite: the plugin comes from the entry point once rumpolicy's packaging
     declares it, else from `-p` (passing both would register it twice)."""
-    (tmp_path / "test_recipe.py").write_text(recipes()[2], encoding="utf-8")
+    (tmp_path / "test_recipe.py").write_text(recipes("pytest")[index], encoding="utf-8")
     plugin = [] if _plugin_is_registered() else ["-p", PLUGIN]
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin,

@@ -110,6 +110,16 @@ def test_an_id_with_an_encoded_slash_is_a_bad_id(http: Http) -> None:
     assert "Value 'a/b' at 'Id'" in body["message"]
 
 
+def test_a_label_holding_a_newline_is_refused_by_the_gate(http: Http) -> None:
+    """Starlette's `{path:path}` pattern stops at a decoded newline, which answered a plain 404
+    without x-amzn-ErrorType; the gate answers such a path as any other, as mock_rum does."""
+    client, _, _ = http
+    body = assert_aws_error(client.get("/tags/%0A0"), "ValidationException", 400)
+    assert "Value '\\n0' at 'ResourceArn'" in body["message"]  # shown escaped
+    assert_aws_error(client.get("/appmonitor/shop%0A"), "ValidationException", 400)
+    assert_aws_error(client.get("/appmonitor%0A/shop"), "UnknownOperationException", 404)
+
+
 def _model_routes() -> list[tuple[str, re.Pattern[str], str]]:
     """botocore's request URIs read plainly, as regular expressions over the raw path."""
     import botocore.session

@@ -55,7 +55,7 @@ def test_text_report(capsys, files):
 def test_json_report_with_against(capsys, files):
     code, out, _ = run(capsys, "replay", "--policy", str(files / "new.json"), "--against",
                        str(files / "old.json"), str(files / "traffic.jsonl"), "--json")
-    assert code == 0
+    assert code == 1  # --fail-on any is the default with --against: one request changed
     report = json.loads(out)
     assert report["records"] == 4 and report["bad_lines"]["count"] == 1
     assert report["bad_lines"]["examples"] == [{
@@ -76,7 +76,7 @@ def test_fail_on_change(capsys, files):
     args = ["replay", "--policy", str(files / "new.json"), str(files / "traffic.jsonl"),
             "--fail-on-change"]
     code, _, err = run(capsys, *args)
-    assert code == 2 and "--fail-on-change needs --against" in err
+    assert code == 2 and "--fail-on needs --against" in err
     code, _, _ = run(capsys, *args, "--against", str(files / "old.json"))
     assert code == 1
     code, _, _ = run(capsys, *args, "--against", str(files / "new.json"))
@@ -86,7 +86,7 @@ def test_fail_on_change(capsys, files):
 def test_against_none_compares_with_no_policy(capsys, files):
     code, out, _ = run(capsys, "replay", "--policy", str(files / "new.json"), "--against",
                        "none", str(files / "traffic.jsonl"), "--json")
-    assert code == 0
+    assert code == 1
     (change,) = json.loads(out)["changes"]
     assert (change["from"], change["to"], change["count"]) == ("implicit_deny", "allow", 2)
 

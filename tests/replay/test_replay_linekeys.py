@@ -1,15 +1,23 @@
 """Line keys: decision-log lines that can only differ in what no decision reads share a key;
-anything that could change an outcome keeps lines apart."""
+anything that could change an outcome keeps lines apart; a key replays as its line does."""
 
 from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rumpolicy.analysis.replay.linekeys import VOLATILE_KEYS, blankable, line_key_function
+from rumpolicy import Request
+from rumpolicy.analysis.replay.linekeys import (
+    SHORT_HEAD,
+    VOLATILE_KEYS,
+    blankable,
+    line_key_function,
+)
+from rumpolicy.analysis.replay.reader import decode
 
 KEY = line_key_function(("aws:CurrentTime",))
 REQUEST = {"action": "rum:PutRumEvents",
@@ -59,7 +67,7 @@ def test_lines_the_gate_writes_share_a_key_across_time_and_requests():
 
     key = line_key_function(blankable(["rum:alias"]))
     first = key(written(1_796_083_200.25, "a" * 32, "v2"))
-    assert first.startswith(b"\n\n")
+    assert first.startswith(SHORT_HEAD) and b'"aws:CurrentTime":"","aws:EpochTime":""' in first
     assert key(written(1_796_090_000.5, "b" * 32, "v2")) == first
     assert key(written(1_796_083_200.25, "a" * 32, "v1")) != first
 
@@ -92,11 +100,68 @@ def test_values_that_are_not_plain_strings_are_not_blanked():
     assert KEY(odd) != KEY(other)
 
 
-def test_a_shortened_key_never_equals_a_whole_line():
+def test_a_line_that_is_already_a_key_is_its_own_key():
     shortened = KEY(_line())
-    assert shortened.startswith(b"\n\n")
+    assert shortened.startswith(SHORT_HEAD)
+    assert KEY(shortened) == shortened
     plain = (json.dumps(REQUEST) + "\n").encode()
     assert KEY(plain) == plain
+
+
+_BLANKED = tuple(k.lower() for k in VOLATILE_KEYS)
+
+
+def _replays_as(line: bytes) -> Any:
+    """What a replay reads from a line: the kind of its badness, or the request less the
+    values of the blankable keys (which keys rewrite)."""
+    shape = decode(line)
+    if isinstance(shape, str):
+        return shape.partition(":")[0]
+    try:
+        request = Request.from_dict(shape)
+    except (ValueError, TypeError) as err:
+        return f"not a request: {err}"
+    return (request.principal, request.action, request.resource,
+            {k: v for k, v in request.values.items() if not k.endswith(_BLANKED)})
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6) | \
+    st.sampled_from(["2026-12-01T00:00:00Z", "1796083200", 'a"b', "a\\b", "\u00e9", "\n"])
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> bytes:
+    """Decision-log lines as the gate writes them and otherwise: heads of other members and
+    values, other spacing, the times of any value, side by side or apart, then raw damage."""
+    head: dict[str, Any] = {"v": draw(st.sampled_from([1, 1, 1, 2, "1", True]))}
+    gate = ["time", "request_id", "monitor_id", "monitor"]
+    names = st.sampled_from([*gate, "v", "n", "Time", "request"])
+    for name in draw(st.just(gate) | st.lists(names, max_size=4)):
+        head[name] = draw(_TEXT | st.integers(-5, 10**20) | st.none() | st.just({"a": 1}))
+    times = {"aws:CurrentTime": draw(_TEXT), "aws:EpochTime": draw(_TEXT)}
+    context: dict[str, Any] = {"aws:SourceIp": "203.0.113.9"}
+    if draw(st.booleans()):
+        context.update(times)
+        context["rum:alias"] = draw(st.sampled_from(["v1", "v2"]))
+    else:
+        context["rum:alias"] = draw(st.sampled_from(["v1", "v2"]))
+        context.update(reversed(times.items()))
+    request = {"action": "rum:PutRumEvents", "resource": REQUEST["resource"],
+               "principal": None, "context": context}
+    record = {**head, "request": request, "effect": "allow"}
+    separators = draw(st.sampled_from([(",", ":"), (", ", ": ")]))
+    line = json.dumps(record, separators=separators, ensure_ascii=draw(st.booleans())).encode()
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(line)))
+        damage = draw(st.binary(min_size=1, max_size=2))
+        line = line[:at] + damage + line[at + draw(st.integers(0, 2)):]
+    return line + b"\n"
+
+
+@settings(max_examples=400, deadline=None)
+@given(_records(), st.sampled_from([VOLATILE_KEYS, ("aws:EpochTime",), ()]))
+def test_a_key_replays_exactly_as_its_line(line, blank):
+    assert _replays_as(line_key_function(blank)(line)) == _replays_as(line)
 
 
 def test_keys_a_policy_reads_are_not_blankable():

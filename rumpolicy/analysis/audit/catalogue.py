@@ -3,7 +3,8 @@ documents the rule.
 
 Behaviour lives in `checks/`; this table is the single place a check is described, so the text
 output, SARIF rules and `docs/audit.md` can never disagree. `basis` says how a check decides:
-`loader` (the policy loader rejected the text), `static` (read from the policy), or `engine`
+`loader` (the policy loader rejected the text), `source` (the file holding the policy, e.g. a
+CloudFormation template, could not be read), `static` (read from the policy), or `engine`
 (decided by evaluating synthesized requests with `rumpolicy`'s engine).
 """
 
@@ -14,7 +15,7 @@ from typing import Literal
 
 from rumpolicy.analysis.audit.findings import Severity
 
-Basis = Literal["loader", "static", "engine"]
+Basis = Literal["loader", "source", "static", "engine"]
 
 _IAM = "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
 _AA = _IAM + "access-analyzer-reference-policy-checks.html"
@@ -34,6 +35,9 @@ _VERSION = _IAM + "reference_policies_elements_version.html"
 _EVALUATION = _IAM + "reference_policies_evaluation-logic.html"
 _RUM = ("https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/"
         "CloudWatch-RUM-resource-policies.html")
+_CFN = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+_CFN_POLICY = _CFN + "aws-properties-rum-appmonitor-resourcepolicy.html"
+_CFN_INTRINSICS = _CFN + "intrinsic-function-reference.html"
 _PUT_RUM_EVENTS = "https://docs.aws.amazon.com/cloudwatchrum/latest/APIReference/API_PutRumEvents.html"
 _SAR = ("https://docs.aws.amazon.com/service-authorization/latest/reference/"
         "list_awscloudwatchrum.html")
@@ -56,6 +60,11 @@ def _loader(id: str, title: str, why: str, fix: str, doc: str = _GRAMMAR) -> Che
     return CheckInfo(id, _E, title, why, fix, doc, "loader")
 
 
+def _source(id: str, severity: Severity, title: str, why: str, fix: str, doc: str
+            ) -> CheckInfo:
+    return CheckInfo(id, severity, title, why, fix, doc, "source")
+
+
 def _static(id: str, severity: Severity, title: str, why: str, fix: str, doc: str) -> CheckInfo:
     return CheckInfo(id, severity, title, why, fix, doc, "static")
 
@@ -67,10 +76,29 @@ def _engine(id: str, severity: Severity, title: str, why: str, fix: str, doc: st
 CHECKS: tuple[CheckInfo, ...] = (
     # -- the file is not a policy ------------------------------------------------------------
     _loader("not-a-policy", "Not a policy document",
-            "The file is not JSON text (a YAML file, a binary, an empty file): PutResourcePolicy "
-            "would reject it with MalformedPolicyDocumentException.",
-            "Keep only JSON policy documents where the audit looks, or name the files "
-            "explicitly.", _RUM),
+            "The file named holds no policy: not JSON text (YAML that is not a template, a "
+            "binary, an empty file), which PutResourcePolicy would reject with "
+            "MalformedPolicyDocumentException, or Terraform source.",
+            "Name policy documents, templates and plans (a directory walk skips other files; "
+            "--force-exclude makes named files skipped alike).", _RUM),
+    # -- the file holding the policy cannot be read (templates, plans) ------------------------
+    _source("template-syntax", _E, "Template cannot be parsed",
+            "The CloudFormation template (or Terraform plan) is not valid YAML or JSON, so "
+            "neither CloudFormation nor the audit can read the resource policies in it.",
+            "Fix the syntax at the place shown.", _CFN_INTRINSICS),
+    _source("template-invalid", _E, "Resource policy written in a form CloudFormation rejects",
+            "ResourcePolicy.PolicyDocument is a String in CloudFormation's schema; a mapping, "
+            "a malformed Fn::Sub or Fn::Join, a Ref to nothing, or a malformed "
+            "Metadata.rumpolicy.ignore cannot be deployed or read.",
+            "Write the policy as JSON text (a block scalar, !Sub or Fn::Join of strings and "
+            "Refs) and list check ids under Metadata.rumpolicy.ignore.", _CFN_POLICY),
+    _source("unresolved-policy", _W, "Policy known only at deploy time",
+            "The policy document depends on a value only a deployment knows (Fn::GetAtt, "
+            "Fn::ImportValue, Fn::If, a resource's name, a parameter without a value, a plan's "
+            "unknown value), so it was not audited: the audit never guesses a value.",
+            "Give parameters a Default or pass --parameter NAME=VALUE, build the ARN from "
+            "pseudo parameters (${AWS::Region}, ${AWS::AccountId}), or audit the deployed "
+            "policy.", _CFN_INTRINSICS),
     # -- what the loader rejects (the codes `rumpolicy validate` prints) -----------------------
     _loader("json-syntax", "Invalid JSON",
             "The text cannot be parsed as JSON, so AWS rejects the whole policy.",

@@ -21,11 +21,11 @@ def source_lines(text: str) -> list[str]:
 
 
 def make_finding(check_id: str, file: str, line: int, column: int, message: str,
-                 lines: list[str], fix: str | None = None) -> Finding:
+                 lines: list[str], fix: str | None = None, path: str = "$") -> Finding:
     check = info(check_id)
     snippet = lines[line - 1] if 0 < line <= len(lines) else ""
     return Finding(check.id, check.severity, check.title, message, file, line, column,
-                   fix or check.fix, snippet)
+                   fix or check.fix, snippet, path)
 
 
 class AuditContext:
@@ -54,7 +54,7 @@ class AuditContext:
                 ) -> Finding:
         where = self.policy.locate(path)
         found = make_finding(check_id, self.file, where.line, where.column, message, self.lines,
-                             fix)
+                             fix, path)
         if found.severity is Severity.ERROR:
             self._error_paths.append(path)
         return found

@@ -41,6 +41,10 @@ class Finding:
     fix: str
     snippet: str
     """The source line the finding points into (without its line break)."""
+    path: str = "$"
+    """Where in the policy: its JSON path (`$.Statement[0].Condition`), behind the template
+    resource's path for a policy inside a template. Baselines match on it, so a finding keeps
+    its identity when lines move above it."""
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         return (self.file, self.line, self.column, -self.severity.rank, self.id)
@@ -57,4 +61,5 @@ class Finding:
             "column": self.column,
             "fix": self.fix,
             "snippet": self.snippet,
+            "path": self.path,
         }

@@ -2,7 +2,9 @@
 
 A check function may report several catalogue ids (closely related checks share the walk over
 the policy); registering an id the catalogue does not describe fails at import, so the
-catalogue, the docs and the code cannot drift apart.
+catalogue, the docs and the code cannot drift apart. The check modules import this one, never
+the other way round: `rumpolicy.analysis.audit.checks` imports them all and hands out the
+list (`checks.registered()`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,5 @@ def check(*ids: str, late: bool = False) -> Callable[[CheckFunction], CheckFunct
 
 
 def registered() -> tuple[tuple[tuple[str, ...], CheckFunction], ...]:
-    """Every registered check, in registration order (importing `checks` registers them)."""
-    import rumpolicy.analysis.audit.checks  # noqa: F401
-
+    """Every check registered so far, in registration order, the late ones last."""
     return (*_REGISTERED, *_LATE)

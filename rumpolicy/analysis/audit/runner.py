@@ -6,28 +6,39 @@ registered check.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rumpolicy._suggest import did_you_mean
+from rumpolicy.analysis.audit.catalogue import CATALOGUE
+from rumpolicy.analysis.audit.checks import registered
 from rumpolicy.analysis.audit.context import AuditContext, make_finding, source_lines
 from rumpolicy.analysis.audit.findings import Finding
-from rumpolicy.analysis.audit.registry import registered
+from rumpolicy.analysis.sources import FileContents, PolicyText, Settings, read_bytes, read_path
+from rumpolicy.analysis.sources.files import not_json
 from rumpolicy.policy import Diagnostic, PolicyError, load_policy
 
 
 @dataclass(frozen=True, slots=True)
 class AuditResult:
     files: tuple[str, ...]
+    """The files read for policies."""
     findings: tuple[Finding, ...]
+    skipped: int = 0
+    """Files met in a directory walk that hold no policy (package.json, a template without app
+    monitors, ...)."""
+    ignored: int = 0
+    """Findings silenced by the configuration or a template's Metadata."""
+    suppressed: int = 0
+    """Findings the baseline already holds."""
 
 
 def audit_text(text: str, file: str = "<policy>", monitor: str | None = None
                ) -> list[Finding]:
     """Every finding for one policy document, sorted by place."""
     lines = source_lines(text)
-    not_policy = _not_json(text)
+    not_policy = not_json(text)
     if not_policy is not None:
         return [make_finding("not-a-policy", file, 1, 1, not_policy, lines)]
     try:
@@ -42,28 +53,17 @@ def audit_text(text: str, file: str = "<policy>", monitor: str | None = None
     return _sorted(found)
 
 
-def audit_bytes(data: bytes, file: str, monitor: str | None = None) -> list[Finding]:
-    """Like `audit_text`, for a file's raw bytes: a binary or non-UTF-8 file is not a policy."""
-    if b"\x00" in data:
-        return [make_finding("not-a-policy", file, 1, 1,
-                             "this is a binary file, not a JSON policy document", [])]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return [make_finding("not-a-policy", file, 1, 1, f"this file is not UTF-8 text (byte "
-                             f"{err.start} cannot be decoded), so it is not a JSON policy", [])]
-    return audit_text(text, file, monitor)
+def audit_bytes(data: bytes, file: str, monitor: str | None = None,
+                settings: Settings | None = None) -> list[Finding]:
+    """Every finding for a file's raw bytes, read as a file named on the command line: a policy,
+    a template or a plan is audited; anything else is one `not-a-policy` finding."""
+    contents = read_bytes(data, file, True, settings or Settings(), Path(file).suffix.lower())
+    return audit_contents(contents, monitor)[0]
 
 
-def audit_file(path: Path, monitor: str | None = None, name: str | None = None
-               ) -> list[Finding]:
-    shown = name or str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        return [make_finding("not-a-policy", shown, 1, 1,
-                             f"cannot read this file: {err.strerror or err}", [])]
-    return audit_bytes(data, shown, monitor)
+def audit_file(path: Path, monitor: str | None = None, name: str | None = None,
+               settings: Settings | None = None) -> list[Finding]:
+    return audit_contents(read_path(path, True, settings or Settings(), name), monitor)[0]
 
 
 def audit_paths(paths: Sequence[Path], monitor: str | None = None) -> AuditResult:
@@ -73,28 +73,52 @@ def audit_paths(paths: Sequence[Path], monitor: str | None = None) -> AuditResul
     return AuditResult(tuple(str(p) for p in paths), tuple(found))
 
 
+def audit_contents(contents: FileContents, monitor: str | None = None
+                   ) -> tuple[list[Finding], int]:
+    """The findings for what a file holds, and how many its inline ignores silenced."""
+    found: list[Finding] = []
+    silenced = 0
+    for problem in contents.problems:
+        finding = make_finding(problem.code, problem.file, problem.line, problem.column,
+                               problem.message, [], path=problem.place or "$")
+        finding = replace(finding, snippet=problem.snippet)
+        if finding.id in problem.ignore:
+            silenced += 1
+        else:
+            found.append(finding)
+    for policy in contents.policies:
+        findings = audit_text(policy.text, policy.file, monitor)
+        if policy.positions is not None:
+            findings = [_into_file(f, policy) for f in findings]
+        ignored = {check_id for check_id, _ in policy.ignore}
+        kept = [f for f in findings if f.id not in ignored]
+        silenced += len(findings) - len(kept)
+        found.extend(kept)
+        found.extend(_unknown_ignores(policy))
+    return _sorted(found), silenced
+
+
+def _into_file(finding: Finding, policy: PolicyText) -> Finding:
+    """A finding on a policy taken from a template, placed in the template."""
+    assert policy.positions is not None
+    line, column = policy.positions.locate(finding.line, finding.column)
+    lines = policy.file_lines
+    snippet = lines[line - 1] if 0 < line <= len(lines) else ""
+    return replace(finding, line=line, column=column, snippet=snippet,
+                   path=f"{policy.place}:{finding.path}")
+
+
+def _unknown_ignores(policy: PolicyText) -> list[Finding]:
+    return [make_finding("template-invalid", policy.file, line, column,
+                         f"Metadata.rumpolicy.ignore names no check '{check_id}'"
+                         f"{did_you_mean(check_id, CATALOGUE)}", list(policy.file_lines),
+                         path=f"{policy.place}:Metadata")
+            for check_id, (line, column) in policy.ignore if check_id not in CATALOGUE]
+
+
 def _sorted(findings: Iterable[Finding]) -> list[Finding]:
     unique = {(f.id, f.line, f.column, f.message): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)
-
-
-_YAML_LINE = re.compile(r"[A-Za-z_][\w-]*\s*:(\s|$)")
-
-
-def _not_json(text: str) -> str | None:
-    """Why `text` is not a JSON document at all (then no diagnostic place would help)."""
-    stripped = text.lstrip(" \t\r\n")
-    if not stripped:
-        return "the file is empty: a policy is a JSON object with Version and Statement"
-    first = stripped[0]
-    if first in "{[\ufeff":
-        return None
-    if stripped.startswith("---") or _YAML_LINE.match(stripped):
-        return ("this looks like a YAML document; PutResourcePolicy takes the policy as JSON, "
-                "so convert it (e.g. with yq -o json)")
-    if first in "\"-0123456789tfn":
-        return "this is a JSON value, not a policy object: a policy is a JSON object"
-    return f"this is not JSON: it starts with {stripped[:20]!r}"
 
 
 # -- loader diagnostics -------------------------------------------------------------------------
@@ -145,4 +169,4 @@ def _from_diagnostic(diagnostic: Diagnostic, file: str, lines: list[str]) -> Fin
             check_id = refined
             break
     return make_finding(check_id, file, diagnostic.line, diagnostic.column, diagnostic.message,
-                        lines)
+                        lines, path=diagnostic.path)

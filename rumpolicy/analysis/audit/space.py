@@ -24,7 +24,7 @@ from decimal import Decimal
 from rumpolicy.analysis.audit.keys import spec
 from rumpolicy.analysis.audit.networks import Range, read_address, read_range
 from rumpolicy.engine.principals import caller_problem
-from rumpolicy.policy.arns import split_arn
+from rumpolicy.policy.arns import PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, split_arn
 from rumpolicy.policy.models import Condition, Policy
 from rumpolicy.policy.operators import Comparison, Family
 from rumpolicy.policy.values import read_date, read_number
@@ -33,8 +33,8 @@ from rumpolicy.policy.variables import Escaped, Variable, has_variables, parse_t
 ContextValue = str | tuple[str, ...]
 Option = ContextValue | None
 
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = PLACEHOLDER_ACCOUNT
+DEFAULT_REGION = PLACEHOLDER_REGION
 PROBE_NAME = "rumpolicy-probe"
 RANDOM_TEXT = "rumpolicy-probe-zq"
 """A value no policy is expected to name: what "any value" looks like to a condition."""

@@ -7,35 +7,35 @@ levels of reuse follow from that, each exact:
    each distinct line is looked up in a cache of outcomes keyed by its raw bytes, so a repeated
    line is never decoded again. The cache is capped in bytes and starts afresh when full.
    Decision-log lines all differ (time, request id), so when a chunk is mostly distinct lines
-   they are counted by a line key instead, which leaves out what no decision reads
-   (linekeys.py); equal keys replay alike.
-2. Identical decision inputs: a line seen for the first time is decoded, then projected onto
-   what a decision can depend on (principal, action, resource and the context keys the
+   they are counted by a line key instead, itself a line that replays alike but leaves out
+   what no decision reads (linekeys.py).
+2. Identical decision inputs: a new line is decoded (with orjson, reader.py) and projected
+   onto what a decision can depend on (principal, action, resource and the context keys the
    policies read, plus the alias being counted); equal projections share one outcome without
    even building a `Request`.
 3. The compiled evaluator's own memo, for everything else.
 
+The report depends on the lines alone, never on how they were cut into chunks: aliases are
+counted one by one in the order they first appear, examples are the first of their kind, and
+bad lines are listed in line order. That is what lets a log cut into units replay on many
+workers and merge into the same report (`merge.py`).
+
 Memory is bounded by the chunk size, the caps of the two caches, the number of aliases counted
-separately (`max_aliases`), and the number of examples kept.
+separately (`max_aliases`), and the number of examples and bad lines kept.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 from rumpolicy.analysis.replay.linekeys import blankable, line_key_function
-from rumpolicy.analysis.replay.reader import (
-    CHUNK_BYTES,
-    LogError,
-    chunks,
-    decode,
-    is_plain_shape,
-)
+from rumpolicy.analysis.replay.reader import CHUNK_BYTES, LogError, chunks, decode, projector
 from rumpolicy.analysis.replay.report import (
+    NOT_RECORDED,
     OTHER_ALIASES,
     AliasValue,
     BadLine,
@@ -44,7 +44,8 @@ from rumpolicy.analysis.replay.report import (
     alias_rows,
     change_rows,
 )
-from rumpolicy.engine import Effect, Request, compile_policy
+from rumpolicy.analysis.replay.rum_events import export_message, is_rum_event, rum_event_request
+from rumpolicy.engine import CompiledPolicy, Effect, Request, compile_policy
 from rumpolicy.policy import Policy
 
 ALIAS = "rum:alias"
@@ -87,33 +88,61 @@ class Progress:
     """Bytes of this log read so far, when the log can tell."""
 
 
+Evaluator = Policy | CompiledPolicy | None
+"""A policy, or one already compiled (shared by the replays of one worker), or no policy."""
+
+
+class ReplayCaches:
+    """The outcomes a replay remembers (levels 1 and 2), kept apart from its counts so that
+    the replays of many units on one worker share them: each unit would otherwise decide
+    every distinct input again, which made a unit's records cost 3x a whole log's
+    (docs/performance.md). Outcomes hold the alias as sent; capping happens when counting."""
+
+    def __init__(self, keys: tuple[str, ...], *, line_cache_bytes: int = LINE_CACHE_BYTES,
+                 context_cache_entries: int = CONTEXT_CACHE_ENTRIES) -> None:
+        self.lines: dict[bytes, Cached] = {}
+        self.line_bytes = 0
+        self.line_cap = line_cache_bytes
+        self.contexts: dict[tuple[Any, ...], Outcome] = {}
+        self.contexts_cap = context_cache_entries
+        self.project = projector(keys, cap=context_cache_entries)
+        self.line_key = line_key_function(blankable(keys))
+
+
 class Replayer:
     """Feed it logs, then ask for the report."""
 
-    def __init__(self, policy: Policy | None, against: Policy | None = None, *,
+    def __init__(self, policy: Evaluator, against: Evaluator = None, *,
                  compare: bool = False, monitor: str | None = None,
                  chunk_bytes: int = CHUNK_BYTES, line_cache_bytes: int = LINE_CACHE_BYTES,
                  context_cache_entries: int = CONTEXT_CACHE_ENTRIES,
-                 max_aliases: int = MAX_ALIASES, memo_size: int = MEMO_SIZE) -> None:
-        """`compare=True` compares with `against` even when it is None (no policy)."""
-        self._policy = compile_policy(policy, memo_size=memo_size)
-        self._against = compile_policy(against, memo_size=memo_size) \
+                 max_aliases: int = MAX_ALIASES, memo_size: int = MEMO_SIZE,
+                 known_aliases: Iterable[AliasValue] = (),
+                 caches: ReplayCaches | None = None, caller: str | None = None) -> None:
+        """`compare=True` compares with `against` even when it is None (no policy).
+        `known_aliases`: aliases already counted one by one before this replay's lines (a
+        unit of a larger log, see merge.py); when there are `max_aliases` of them, any other
+        alias is counted with the rest. `caches`: those of earlier replays with the same
+        policies, against, monitor and caller (units.py keeps one per job on a worker).
+        `caller`: the caller of CloudWatch RUM log events, which record none
+        (rum_events.py)."""
+        self._policy = _compiled(policy, memo_size)
+        self._against = _compiled(against, memo_size) \
             if compare or against is not None else None
+        self.compared = self._against is not None
         self._monitor = monitor
+        self._caller = caller
         self._chunk_bytes = chunk_bytes
-        self._line_cache: dict[bytes, Cached] = {}
-        self._line_cache_bytes = 0
-        self._line_cache_cap = line_cache_bytes
-        self._contexts: dict[tuple[Any, ...], Outcome] = {}
-        self._contexts_cap = context_cache_entries
         self._max_aliases = max_aliases
-        self._aliases: set[AliasValue] = set()
-        keys = dict.fromkeys(self._policy.keys_read)
-        if self._against is not None:
-            keys.update(dict.fromkeys(self._against.keys_read))
-        keys.pop(ALIAS, None)
-        self._keys = (ALIAS, *keys)
-        self._line_key = line_key_function(blankable(self._keys))
+        self.aliases: dict[AliasValue, None] = dict.fromkeys(known_aliases)
+        """Aliases counted one by one, in the order they first appeared."""
+        self.overflowed = False
+        """Whether some alias was counted with the rest (OTHER_ALIASES)."""
+        self.caches = caches or ReplayCaches(
+            keys_read(self._policy, self._against), line_cache_bytes=line_cache_bytes,
+            context_cache_entries=context_cache_entries)
+        self._project = self.caches.project
+        self._line_key = self.caches.line_key
         self.counts: Counter[Outcome] = Counter()
         self.records = 0
         self.skipped = 0
@@ -122,20 +151,25 @@ class Replayer:
         self.bad_reasons: Counter[str] = Counter()
         self.examples: dict[tuple[Effect, Effect], list[Example]] = {}
         self._examples_seen: set[tuple[Effect, Effect, AliasValue]] = set()
-        self.sources: list[str] = []
+        self.lines: dict[str, int] = {}
+        """Lines read per source, blank and bad ones included."""
         self._started = time.perf_counter()
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.lines)
 
     # -- feeding ------------------------------------------------------------------------------
 
     def feed(self, source: str, stream: IO[bytes]) -> Iterator[Progress]:
         """Replay every line of `stream`, yielding progress after each chunk."""
-        self.sources.append(source)
-        first_line = 1
+        first_line = self.lines.setdefault(source, 0) + 1
         keyed = False
         try:
             for lines in chunks(stream, self._chunk_bytes):
                 keyed = self._chunk(source, first_line, lines, keyed)
                 first_line += len(lines)
+                self.lines[source] = first_line - 1
                 yield Progress(source, self.records, _tell(stream))
         except LogError as err:
             raise LogError(f"{source}: {err} (after line {first_line - 1})") from None
@@ -160,93 +194,139 @@ class Replayer:
                 keyed = True
                 keys = list(map(self._line_key, lines))
                 found = Counter(keys)
-        originals: dict[bytes, bytes] | None = None
-        cache = self._line_cache
-        counts = self.counts
-        against = self._against
-        seen = self._examples_seen
+        cache = self.caches.lines
+        of_key: dict[bytes, Cached] = {}
+        tally: Counter[Cached] = Counter()
         for key, n in found.items():
             outcome = cache.get(key)
             if outcome is None:
-                if keys is not lines and originals is None:
-                    originals = dict(zip(keys, lines, strict=True))
-                outcome = self._outcome(key if originals is None else originals[key])
+                outcome = self._outcome(key)
                 if outcome is not _BLANK:
                     self._remember(key, outcome)
+            of_key[key] = outcome
+            tally[outcome] += n
+        if self._count(tally):
+            self._locate(source, first_line, lines, keys is not lines,
+                         list(map(of_key.__getitem__, keys)))
+        return keyed
+
+    def _count(self, tally: Counter[Cached]) -> bool:
+        """Add one chunk's outcomes; return whether its lines must be looked at one by one
+        for a new example or bad lines to list."""
+        counts = self.counts
+        against = self._against
+        seen = self._examples_seen
+        aliases = self.aliases
+        locate = False
+        for outcome, n in tally.items():
             if type(outcome) is tuple:
+                if outcome[0] not in aliases:
+                    if len(aliases) < self._max_aliases:
+                        aliases[outcome[0]] = None
+                    else:
+                        outcome = (OTHER_ALIASES, *outcome[1:])
+                        self.overflowed = True
                 counts[outcome] += n
                 self.records += n
                 if (against is not None and outcome[1] is not outcome[3]
                         and (outcome[3], outcome[1], outcome[0]) not in seen):
-                    self._example(source, first_line, lines, keys.index(key), outcome)
+                    locate = True
             elif type(outcome) is str:
-                self._bad(source, first_line, lines, keys, key, n, outcome)
+                self.bad += n
+                self.bad_reasons[outcome.partition(":")[0]] += n
+                locate = locate or len(self.bad_lines) < MAX_BAD_LINES
             elif outcome is _SKIPPED:
                 self.skipped += n
-        return keyed
+        return locate
+
+    def _locate(self, source: str, first_line: int, lines: list[bytes], keyed: bool,
+                outcomes: list[Cached]) -> None:
+        """Walk a chunk's outcomes in line order: the first request of each (change, alias)
+        becomes an example (up to MAX_EXAMPLES per change), and bad lines are listed (up to
+        MAX_BAD_LINES), each with the reason read from its own text (a key's may put an error
+        in another column)."""
+        seen = self._examples_seen
+        for index, outcome in enumerate(outcomes):
+            if type(outcome) is tuple:
+                before, now, alias = outcome[3], outcome[1], outcome[0]
+                if alias not in self.aliases:
+                    alias = OTHER_ALIASES
+                if before is None or before is now or (before, now, alias) in seen:
+                    continue
+                seen.add((before, now, alias))
+                kept = self.examples.setdefault((before, now), [])
+                if len(kept) < MAX_EXAMPLES:
+                    shape = decode(lines[index])
+                    assert not isinstance(shape, str)
+                    kept.append(Example(source, first_line + index, alias,
+                                        shape.get("request", shape), outcome[4] or "",
+                                        outcome[2]))
+            elif type(outcome) is str and len(self.bad_lines) < MAX_BAD_LINES:
+                own = self._outcome(lines[index]) if keyed else outcome
+                self.bad_lines.append(BadLine(source, first_line + index,
+                                              own if isinstance(own, str) else outcome))
 
     def _remember(self, line: bytes, outcome: Cached) -> None:
-        if self._line_cache_bytes + len(line) > self._line_cache_cap:
-            self._line_cache.clear()
-            self._line_cache_bytes = 0
-        self._line_cache[line] = outcome
-        self._line_cache_bytes += len(line)
+        caches = self.caches
+        if caches.line_bytes + len(line) > caches.line_cap:
+            caches.lines.clear()
+            caches.line_bytes = 0
+        caches.lines[line] = outcome
+        caches.line_bytes += len(line)
 
     # -- deciding -----------------------------------------------------------------------------
 
     def _outcome(self, line: bytes) -> Cached:
+        key = self._project(line)
+        if key is None:
+            return self._slow_outcome(line)
+        if self._monitor is not None and key[2] != self._monitor:
+            return _SKIPPED
+        contexts = self.caches.contexts
+        found = contexts.get(key)
+        if found is not None:
+            return found
+        outcome = self._slow_outcome(line)
+        if type(outcome) is tuple:
+            if len(contexts) >= self.caches.contexts_cap:
+                contexts.clear()
+            contexts[key] = outcome
+        return outcome
+
+    def _slow_outcome(self, line: bytes) -> Cached:
+        """A line decoded by `json` (reader.decode), its request built and decided."""
         if not line.strip():
             return _BLANK
         shape = decode(line)
         if isinstance(shape, str):
-            return shape
+            message = export_message(line)
+            if message is None:
+                return shape
+            shape = decode(message)  # a line of a CloudWatch Logs export
+            if isinstance(shape, str) or not is_rum_event(shape):
+                return "not JSON: a CloudWatch Logs export line whose message is not a " \
+                    "CloudWatch RUM event"
+        if is_rum_event(shape):
+            return self._rum_event_outcome()
         if self._monitor is not None and shape.get("resource") != self._monitor:
             return _SKIPPED
-        key = self._projection(shape)
-        if key is not None:
-            found = self._contexts.get(key)
-            if found is not None:
-                return found
         try:
             request = Request.from_dict(shape)
         except (ValueError, TypeError) as err:
             return f"not a request: {err}"
-        outcome = self._decide(request)
-        if key is not None:
-            if len(self._contexts) >= self._contexts_cap:
-                self._contexts.clear()
-            self._contexts[key] = outcome
-        return outcome
+        return self._decide(request)
 
-    def _projection(self, shape: dict[str, Any]) -> tuple[Any, ...] | None:
-        """What a decision on `shape` can depend on; None for shapes that take the slow path
-        (odd value types, unknown members), which always build a full Request."""
-        if not is_plain_shape(shape):
-            return None
-        context = shape.get("context")
-        lowered: dict[str, Any] = {}
-        if context:
-            if type(context) is not dict:
-                return None
-            for key, value in context.items():
-                if type(value) is str:
-                    lowered[key.lower()] = value
-                elif type(value) is list and all(type(v) is str for v in value):
-                    lowered[key.lower()] = tuple(value)
-                else:
-                    return None
-        get = lowered.get
-        return (shape.get("principal"), shape.get("action", "rum:PutRumEvents"),
-                shape["resource"], *[get(k) for k in self._keys])
+    def _rum_event_outcome(self) -> Cached:
+        read = [*self._policy.keys_read, *(self._against.keys_read if self._against else ())]
+        shape = rum_event_request(monitor=self._monitor, caller=self._caller, keys_read=read)
+        if isinstance(shape, str):
+            return shape
+        outcome = self._decide(Request.from_dict(shape))
+        return (NOT_RECORDED, *outcome[1:])
 
     def _decide(self, request: Request) -> Outcome:
         decision = self._policy.evaluate(request)
         alias: AliasValue = request.get(ALIAS)
-        if alias not in self._aliases:
-            if len(self._aliases) >= self._max_aliases:
-                alias = OTHER_ALIASES
-            else:
-                self._aliases.add(alias)
         if self._against is None:
             return (alias, decision.effect, decision.reason, None, None)
         before = self._against.evaluate(request)
@@ -254,47 +334,30 @@ class Replayer:
 
     # -- recording ----------------------------------------------------------------------------
 
-    def _example(self, source: str, first_line: int, lines: list[bytes], index: int,
-                 outcome: Outcome) -> None:
-        """Keep the first request of each (change, alias), up to MAX_EXAMPLES per change."""
-        before, now, alias = outcome[3], outcome[1], outcome[0]
-        assert before is not None
-        self._examples_seen.add((before, now, alias))
-        kept = self.examples.setdefault((before, now), [])
-        if len(kept) >= MAX_EXAMPLES:
-            return
-        shape = decode(lines[index])
-        assert not isinstance(shape, str)
-        kept.append(Example(source, first_line + index, outcome[0], shape,
-                            outcome[4] or "", outcome[2]))
-
-    def _bad(self, source: str, first_line: int, lines: list[bytes], keys: list[bytes],
-             key: bytes, n: int, reason: str) -> None:
-        """Count `n` bad lines; keep the first few with their line numbers. Lines sharing a key
-        are bad for the same kind of reason; the message shown is each line's own."""
-        self.bad += n
-        self.bad_reasons[reason.partition(":")[0]] += n
-        start = 0
-        while len(self.bad_lines) < MAX_BAD_LINES and start < len(keys):
-            try:
-                index = keys.index(key, start)
-            except ValueError:
-                break
-            own = reason if keys is lines else self._outcome(lines[index])
-            self.bad_lines.append(BadLine(source, first_line + index,
-                                          own if isinstance(own, str) else reason))
-            start = index + 1
-
     def report(self, *, policy_name: str, against_name: str | None = None) -> ReplayReport:
-        compared = self._against is not None
+        compared = self.compared
         return ReplayReport(
             policy=policy_name, against=against_name if compared else None,
-            sources=tuple(self.sources), records=self.records, skipped=self.skipped,
+            sources=tuple(self.lines), records=self.records, skipped=self.skipped,
             bad=self.bad, bad_reasons=dict(self.bad_reasons), bad_lines=tuple(self.bad_lines),
             aliases=alias_rows(self.counts, compared),
             changes=change_rows(self.counts, self.examples) if compared else (),
             seconds=time.perf_counter() - self._started)
 
+
+def keys_read(policy: CompiledPolicy, against: CompiledPolicy | None) -> tuple[str, ...]:
+    """What a replay's projections hold: the alias being counted, then every key read."""
+    keys = dict.fromkeys(policy.keys_read)
+    if against is not None:
+        keys.update(dict.fromkeys(against.keys_read))
+    keys.pop(ALIAS, None)
+    return (ALIAS, *keys)
+
+
+def _compiled(policy: Evaluator, memo_size: int) -> CompiledPolicy:
+    if isinstance(policy, CompiledPolicy):
+        return policy
+    return compile_policy(policy, memo_size=memo_size)
 
 
 def _tell(stream: IO[bytes]) -> int | None:

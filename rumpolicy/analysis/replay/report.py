@@ -14,18 +14,28 @@ TOP_ALIASES = 10
 """A change lists its most frequent aliases, then the rest as one number."""
 
 
-class _OtherAliases:
-    """Stands for every alias beyond the `max_aliases` counted one by one."""
+class _Standing:
+    """An alias that stands for others: every alias past the `max_aliases` counted one by one,
+    or the unknown alias of a record that does not say (a CloudWatch RUM log event)."""
 
-    __slots__ = ()
+    __slots__ = ("_label", "_name", "json_key")
+
+    def __init__(self, label: str, name: str, json_key: str) -> None:
+        self._label, self._name, self.json_key = label, name, json_key
 
     def __repr__(self) -> str:
-        return "(other aliases)"
+        return self._label
+
+    def __reduce__(self) -> str:
+        """Unpickled (from a worker) as the one instance, which counts are keyed by."""
+        return self._name
 
 
-OTHER_ALIASES = _OtherAliases()
-AliasValue = str | tuple[str, ...] | None | _OtherAliases
-"""An alias as the request carried it: a string, a list (malformed), absent, or the rest."""
+OTHER_ALIASES = _Standing("(other aliases)", "OTHER_ALIASES", "other_aliases")
+NOT_RECORDED = _Standing("(alias not recorded)", "NOT_RECORDED", "not_recorded")
+AliasValue = str | tuple[str, ...] | None | _Standing
+"""An alias as the request carried it: a string, a list (malformed), absent, the rest, or
+not recorded."""
 
 
 def alias_label(alias: AliasValue) -> str:
@@ -37,8 +47,8 @@ def alias_label(alias: AliasValue) -> str:
 
 
 def alias_json(alias: AliasValue) -> Any:
-    if isinstance(alias, _OtherAliases):
-        return {"other_aliases": True}
+    if isinstance(alias, _Standing):
+        return {alias.json_key: True}
     return list(alias) if isinstance(alias, tuple) else alias
 
 

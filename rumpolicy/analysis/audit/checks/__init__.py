@@ -1,4 +1,5 @@
-"""The audit's checks, one module per group; importing this package registers them all."""
+"""The audit's checks, one module per group; importing this package registers them all, and
+`registered()` is the list to run (the registry itself never imports the checks)."""
 
 from rumpolicy.analysis.audit.checks import (  # noqa: F401
     access,
@@ -8,3 +9,6 @@ from rumpolicy.analysis.audit.checks import (  # noqa: F401
     rum,
     structure,
 )
+from rumpolicy.analysis.audit.registry import registered
+
+__all__ = ["registered"]

@@ -1,5 +1,6 @@
 """Findings for scripts: `{"findings": [{"id", "severity", "title", "message", "file", "line",
-"column", "fix", "snippet"}, ...]}`, in a stable order (file, line, column)."""
+"column", "fix", "snippet", "path"}, ...], "summary": {"files", "skipped", "ignored",
+"suppressed"}}`, findings in a stable order (file, line, column). Keys are only ever added."""
 
 from __future__ import annotations
 
@@ -9,5 +10,7 @@ from rumpolicy.analysis.audit.runner import AuditResult
 
 
 def render(result: AuditResult) -> str:
-    return json.dumps({"findings": [f.to_dict() for f in result.findings]}, indent=2,
-                      ensure_ascii=False) + "\n"
+    summary = {"files": len(result.files), "skipped": result.skipped,
+               "ignored": result.ignored, "suppressed": result.suppressed}
+    return json.dumps({"findings": [f.to_dict() for f in result.findings], "summary": summary},
+                      indent=2, ensure_ascii=False) + "\n"

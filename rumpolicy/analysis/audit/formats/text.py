@@ -59,10 +59,16 @@ def summary(result: AuditResult) -> str:
     files = len(result.files)
     noun = "file" if files == 1 else "files"
     if not result.findings:
-        return f"no findings in {files} {noun}"
-    counts = Counter(f.severity for f in result.findings)
-    parts = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
-    affected = len({f.file for f in result.findings})
-    total = len(result.findings)
-    return (f"{total} finding{'s' if total != 1 else ''} ({parts}) in {affected} of {files} "
-            f"{noun}")
+        line = f"no findings in {files} {noun}"
+    else:
+        counts = Counter(f.severity for f in result.findings)
+        parts = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
+        affected = len({f.file for f in result.findings})
+        total = len(result.findings)
+        line = (f"{total} finding{'s' if total != 1 else ''} ({parts}) in {affected} of "
+                f"{files} {noun}")
+    notes = [f"{count} {what}" for count, what in (
+        (result.skipped, "files without policies skipped"),
+        (result.ignored, "findings ignored by configuration"),
+        (result.suppressed, "findings already in the baseline")) if count]
+    return line + ("; " + ", ".join(notes) if notes else "")

@@ -1,0 +1,162 @@
+"""Replaying logs in one process, or on a Dask cluster, into the same report.
+
+    from rumpolicy.analysis.replay import replay_logs
+    report = replay_logs(new_policy, ["s3://bucket/2026/11/*.jsonl.gz"], against=old_policy,
+                         workers=4, storage_options={"endpoint_url": "http://..."})
+
+On a cluster each unit (units.py) is a task; the job (the policies and options) is sent to
+every worker once and compiled there once; parts are merged in log order as they arrive
+(merge.py). Dask is imported only here and only when asked for, so the engine, the policy
+package and every other command never load it. Anything that keeps the report from being
+complete (a log that cannot be read, a worker that dies for good, a scheduler that cannot be
+reached or goes away) ends the replay with one `ReplayError`, never a partial report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rumpolicy.analysis.replay.merge import ReplayPart, merge_units
+from rumpolicy.analysis.replay.reader import LogError
+from rumpolicy.analysis.replay.replayer import Progress, Replayer
+from rumpolicy.analysis.replay.report import AliasValue, ReplayReport
+from rumpolicy.analysis.replay.sources import STDIN, expand, open_source
+from rumpolicy.analysis.replay.units import SPLIT_BYTES, ReplayJob, Unit, plan, replay_unit
+from rumpolicy.policy import Policy
+
+DISTRIBUTED_EXTRA = "pip install 'rumpolicy[distributed]'"
+
+
+class ReplayError(Exception):
+    """Why a replay could not give a complete report, in one line naming the log or the
+    cluster (the CLI prints it and exits 2)."""
+
+
+def replay_logs(policy: Policy | None, logs: Sequence[str], *, against: Policy | None = None,
+                compare: bool = False, monitor: str | None = None,
+                storage_options: Mapping[str, Any] | None = None, workers: int | None = None,
+                scheduler: str | None = None, client: Any = None,
+                split_bytes: int = SPLIT_BYTES, policy_name: str = "policy",
+                against_name: str | None = None, caller: str | None = None,
+                progress: Callable[[Progress, int | None], None] | None = None,
+                **replayer_options: Any) -> ReplayReport:
+    """Replay `logs` (files, directories, globs, .gz, fsspec URLs, '-') and report.
+
+    In this process unless `workers` (a local cluster of that many processes), `scheduler`
+    (the address of a running Dask scheduler) or `client` (a `dask.distributed.Client`) is
+    given. `caller` is the caller of CloudWatch RUM log events (rum_events.py).
+    `replayer_options` are Replayer's caps (tests make them tiny)."""
+    job = ReplayJob(policy, against, compare or against is not None, monitor,
+                    caller=caller, **replayer_options)
+    try:
+        sources = expand(logs, storage_options)
+    except LogError as err:
+        raise ReplayError(str(err)) from None
+    names = {"policy_name": policy_name, "against_name": against_name}
+    if workers is None and scheduler is None and client is None:
+        return _replay_here(job, sources, progress, names)
+    if any(s.name == STDIN for s in sources):
+        raise ReplayError("standard input cannot be shared out to workers: name log files")
+    units = plan(sources, split_bytes)
+    with _cluster(workers, scheduler, client) as dask_client:
+        return _replay_on(dask_client, job.with_token(), units, names)
+
+
+def _replay_here(job: ReplayJob, sources: Sequence[Any],
+                 progress: Callable[[Progress, int | None], None] | None,
+                 names: dict[str, Any]) -> ReplayReport:
+    replayer = Replayer(job.policy, job.against, compare=job.compare, monitor=job.monitor,
+                        chunk_bytes=job.chunk_bytes, line_cache_bytes=job.line_cache_bytes,
+                        context_cache_entries=job.context_cache_entries,
+                        max_aliases=job.max_aliases, memo_size=job.memo_size,
+                        caller=job.caller)
+    for source in sources:
+        try:
+            stream = open_source(source)
+            try:
+                for step in replayer.feed(source.name, stream):
+                    if progress is not None:
+                        progress(step, None if source.compressed else source.size)
+            finally:
+                if source.name != STDIN:
+                    stream.close()
+        except LogError as err:
+            raise ReplayError(str(err)) from None
+    return replayer.report(**names)
+
+
+def _client(*args: Any, **kwargs: Any) -> Any:
+    from distributed import Client
+
+    return Client(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def _cluster(workers: int | None, scheduler: str | None, client: Any) -> Iterator[Any]:
+    if client is not None:
+        yield client
+        return
+    try:
+        import distributed
+    except ImportError:
+        option = "--scheduler" if scheduler else "--workers"
+        raise ReplayError(f"{option} needs Dask: {DISTRIBUTED_EXTRA}") from None
+    if scheduler is not None:
+        try:
+            connected = _client(scheduler, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as err:
+            raise ReplayError(f"cannot reach the Dask scheduler at {scheduler}: "
+                              f"{_one_line(err)}") from None
+        with connected:
+            yield connected
+        return
+    if workers is None or workers < 1:
+        raise ReplayError("--workers must be at least 1")
+    cluster: Any = distributed.LocalCluster
+    with cluster(n_workers=workers, threads_per_worker=1, processes=True,
+                 dashboard_address=None, silence_logs=logging.ERROR) as local_cluster, \
+            _client(local_cluster, set_as_default=False) as local:
+        yield local
+
+
+def _replay_on(client: Any, job: ReplayJob, units: list[Unit],
+               names: dict[str, Any]) -> ReplayReport:
+    """Every unit a task; parts merged in log order as they come (merge.merge_units)."""
+    try:
+        shared = client.scatter(job, broadcast=True, hash=False)
+    except (OSError, TimeoutError) as err:
+        raise ReplayError(f"lost the Dask scheduler: {_one_line(err)}") from None
+
+    def submit(unit: Unit, known: tuple[AliasValue, ...]) -> Any:
+        try:
+            return client.submit(replay_unit, shared, unit, known, pure=False)
+        except (OSError, TimeoutError) as err:
+            raise ReplayError(f"lost the Dask scheduler: {_one_line(err)}") from None
+
+    return merge_units(units, job.max_aliases, submit, _part, client.cancel, **names)
+
+
+def _part(future: Any, unit: Unit) -> ReplayPart:
+    from distributed import KilledWorker
+
+    try:
+        part: ReplayPart = future.result()
+    except LogError as err:
+        raise ReplayError(str(err)) from None
+    except KilledWorker:
+        raise ReplayError(f"{unit.label}: the worker replaying it died (and so did those "
+                          "that tried again); no report, it would be incomplete") from None
+    except (OSError, TimeoutError) as err:
+        raise ReplayError(f"{unit.label}: lost the Dask cluster while replaying it: "
+                          f"{_one_line(err)}") from None
+    except Exception as err:  # a task that failed on the worker: say where
+        raise ReplayError(f"{unit.label}: replay failed on a worker: "
+                          f"{type(err).__name__}: {_one_line(err)}") from None
+    return part
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

@@ -1,0 +1,225 @@
+"""Where logs come from: local files, directories and globs, or fsspec URLs (s3://...).
+
+Local names are read with the standard library alone; a URL needs fsspec and the filesystem's
+own package (s3fs for s3://, the `s3` extra), imported only when a URL is named, so that
+`import rumpolicy` and every other command stay as fast as before. Every failure becomes one
+`LogError` naming the log: a missing file or bucket, refused credentials, an unreachable
+endpoint, a missing extra.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any, cast
+
+from rumpolicy.analysis.replay.reader import LogError
+
+STDIN = "-"
+_GLOB = frozenset("*?[")
+S3_EXTRA = "pip install 'rumpolicy[s3]'"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One log: its name in the report, and how big it is (None when unknown)."""
+
+    name: str
+    size: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """fsspec storage options, for URLs."""
+
+    @property
+    def is_url(self) -> bool:
+        return "://" in self.name
+
+    @property
+    def compressed(self) -> bool:
+        return self.name.endswith(".gz")
+
+
+def expand(logs: Sequence[str], storage_options: Mapping[str, Any] | None = None
+           ) -> list[Source]:
+    """Every log the names stand for, in order: a glob or a directory gives its files sorted
+    by name (hidden files and folders left out); a name matching nothing is an error."""
+    options = dict(storage_options or {})
+    found: list[Source] = []
+    for name in logs:
+        if name == STDIN:
+            found.append(Source(STDIN))
+        elif "://" in name:
+            found.extend(_expand_url(name, options))
+        else:
+            found.extend(_expand_local(name))
+    return found
+
+
+def _expand_local(name: str) -> Iterator[Source]:
+    if _GLOB & set(name):
+        paths = sorted(p for p in glob.glob(name, recursive=True) if os.path.isfile(p))
+        if not paths:
+            raise LogError(f"{name}: no file matches this pattern")
+    elif os.path.isdir(name):
+        paths = []
+        for root, folders, files in os.walk(name):
+            folders[:] = [f for f in folders if not f.startswith(".")]
+            paths.extend(os.path.join(root, f) for f in files if not f.startswith("."))
+        paths.sort()
+        if not paths:
+            raise LogError(f"{name}: this directory holds no logs")
+    elif os.path.exists(name):
+        paths = [name]
+    else:
+        raise LogError(f"{name}: no such file")
+    for path in paths:
+        try:
+            size = os.path.getsize(path)
+        except OSError as err:
+            raise LogError(f"{path}: cannot read: {err.strerror}") from None
+        yield Source(path, size)
+
+
+def _expand_url(url: str, options: dict[str, Any]) -> list[Source]:
+    fs, path = _filesystem(url, options)
+    protocol = url.split("://", 1)[0]
+    with _storage_errors(url):
+        if _GLOB & set(path):
+            paths = sorted(fs.glob(path))
+        elif fs.isdir(path):
+            paths = sorted(fs.find(path))
+        else:
+            paths = [path]
+        sources = []
+        for found in paths:
+            info = fs.info(found)
+            if info.get("type") == "directory":
+                continue
+            sources.append(Source(f"{protocol}://{found}", info.get("size"), options))
+    if not sources:
+        raise LogError(f"{url}: no object matches this name")
+    return sources
+
+
+def open_log(name: str) -> IO[bytes]:
+    """The bytes of one local log: '-' is standard input, a name ending in .gz is
+    decompressed."""
+    return open_source(Source(name))
+
+
+def open_source(source: Source) -> IO[bytes]:
+    """The log's bytes, decompressed when its name ends in .gz."""
+    if source.name == STDIN:
+        return sys.stdin.buffer
+    raw = _open_raw(source)
+    if source.compressed:
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+    return raw
+
+
+def open_range(source: Source, start: int, end: int) -> IO[bytes]:
+    """The lines of a plain log that start in [start, end): a line belongs to the range its
+    first byte falls in, so ranges cut anywhere share out every line exactly once."""
+    raw = _open_raw(source)
+    try:
+        if start:
+            raw.seek(start - 1)
+            raw.readline()  # the rest of the line that started before `start`
+        return cast(IO[bytes], _Bounded(raw, raw.tell(), end))
+    except OSError as err:
+        raw.close()
+        raise LogError(f"{source.name}: cannot read: {err}") from None
+
+
+def _open_raw(source: Source) -> IO[bytes]:
+    if not source.is_url:
+        try:
+            return open(source.name, "rb")
+        except FileNotFoundError:
+            raise LogError(f"{source.name}: no such file") from None
+        except IsADirectoryError:
+            raise LogError(f"{source.name}: is a directory, expected a log file") from None
+        except OSError as err:
+            raise LogError(f"{source.name}: cannot read: {err.strerror}") from None
+    fs, path = _filesystem(source.name, source.options)
+    with _storage_errors(source.name):
+        remote = fs.open(path, "rb", block_size=4 << 20)
+    # fsspec's readline is Python; the C buffered reader on top reads lines in C.
+    return io.BufferedReader(remote, buffer_size=4 << 20)
+
+
+class _Bounded(io.RawIOBase):
+    """A reader of whole lines up to (not past) the first line starting at or after `end`."""
+
+    def __init__(self, raw: IO[bytes], position: int, end: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self._position = position
+        self._end = end
+
+    def readable(self) -> bool:
+        return True
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        # readlines(n) appends lines while the total so far is at most n, so the lines
+        # starting before `end` are those of readlines(end - position - 1); 0 means all.
+        limit = self._end - self._position - 1
+        if limit < 0:
+            return []
+        if limit == 0:
+            lines = [line] if (line := self._raw.readline()) else []
+        else:
+            lines = self._raw.readlines(limit if hint <= 0 else min(hint, limit))
+        self._position += sum(map(len, lines))
+        return lines
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _filesystem(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
+    try:
+        import fsspec
+    except ImportError:
+        raise LogError(f"{url}: reading logs from URLs needs fsspec and the filesystem's "
+                       f"package; for s3:// run {S3_EXTRA}") from None
+    try:
+        return cast(tuple[Any, str], fsspec.core.url_to_fs(url, **options))
+    except ImportError:
+        protocol = url.split("://", 1)[0]
+        extra = S3_EXTRA if protocol in ("s3", "s3a") else f"the package fsspec names for {protocol}://"
+        raise LogError(f"{url}: reading {protocol}:// logs needs {extra}") from None
+    except (ValueError, TypeError) as err:
+        raise LogError(f"{url}: {err}") from None
+
+
+@contextmanager
+def _storage_errors(name: str) -> Iterator[None]:
+    """Turn what a filesystem raises into one LogError naming the log."""
+    try:
+        yield
+    except LogError:
+        raise
+    except Exception as error:
+        raise LogError(f"{name}: {storage_problem(error)}") from None
+
+
+def storage_problem(error: BaseException) -> str:
+    """What went wrong with object storage, in a few words for the user."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, FileNotFoundError):
+        return f"no such bucket or object ({text})"
+    if isinstance(error, PermissionError):
+        return f"access refused: check the credentials ({text})"
+    if isinstance(error, OSError | TimeoutError) or "Connect" in type(error).__name__:
+        return f"cannot reach the storage endpoint ({text})"
+    return f"cannot read: {type(error).__name__}: {text}"

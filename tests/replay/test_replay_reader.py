@@ -1,0 +1,81 @@
+"""The orjson projector answers only where it agrees with the `json` reference: its projection
+is what a Request built from `json`'s decoding reads, or it stays silent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rumpolicy import Request
+from rumpolicy.analysis.replay.reader import decode, projector
+
+MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
+KEYS = ("rum:alias", "aws:sourceip", "aws:currenttime")
+PROJECT = projector(KEYS, cap=4)
+
+_SCALARS = (st.text(max_size=4) | st.integers(-2**70, 2**70) | st.floats() | st.booleans()
+            | st.none())
+_NAMES = st.sampled_from(["rum:alias", "RUM:Alias", "aws:SourceIp", "aws:sourceip",
+                          "aws:CurrentTime", "other"])
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> bytes:
+    """Request lines and decision-log records with odd members, value types, numbers past 64
+    bits, duplicate keys written out by hand, then raw damage."""
+    values = st.text(max_size=4) if draw(st.integers(0, 3)) else \
+        _SCALARS | st.lists(st.text(max_size=3), max_size=2)
+    context = draw(st.lists(st.tuples(_NAMES, values), max_size=5))
+    members = [("resource", draw(st.sampled_from([MONITOR] * 6 + ["", 7, None]))),
+               ("principal", draw(st.sampled_from([None] * 3 + [
+                   "arn:aws:iam::123456789012:role/r", "bob", 5])))]
+    if draw(st.booleans()):
+        members.append(("action", draw(st.sampled_from(["rum:PutRumEvents", "", 1]))))
+    members.append(("context", "{" + ",".join(f"{json.dumps(k)}:{_text(v)}"
+                                              for k, v in context) + "}"))
+    if draw(st.booleans()):
+        members.append((draw(st.sampled_from(["extra", "v"])), 1))
+    request = "{" + ",".join(f"{json.dumps(k)}:{v if k == 'context' else _text(v)}"
+                             for k, v in members) + "}"
+    if draw(st.booleans()):
+        version = draw(st.sampled_from(["1", "2", "true", "1.0", "18446744073709551617"]))
+        line = '{"v":' + version + ',"time":"t","request":' + request + ',"effect":"allow"}'
+    else:
+        line = request
+    data = line.encode()
+    if not draw(st.integers(0, 3)):
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.binary(min_size=1, max_size=2)) + data[at:]
+    return data + b"\n"
+
+
+def _text(value: Any) -> str:
+    try:
+        return json.dumps(value)
+    except ValueError:
+        return "NaN"
+
+
+@settings(max_examples=600, deadline=None)
+@given(_lines())
+def test_the_projector_agrees_with_json_or_stays_silent(line):
+    key = PROJECT(line)
+    if key is None:
+        return
+    shape = decode(line)
+    assert isinstance(shape, dict), shape
+    try:
+        request = Request.from_dict(shape)
+    except ValueError as err:
+        # Bad for a reason the projection holds: the caller, the action or the resource.
+        try:
+            Request(principal=key[0], action=key[1], resource=key[2])
+        except ValueError as same:
+            assert str(same) == str(err)
+            return
+        raise AssertionError(f"bad only outside its projection: {err}") from None
+    assert key == (request.principal, request.action, request.resource,
+                   *(request.get(k) for k in KEYS))

@@ -1,0 +1,70 @@
+"""CloudWatch RUM's own log events (CwLogEnabled): replayed only where they hold what the
+policies read; otherwise each is reported as not replayable, saying what is missing."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from rumpolicy import Effect, load_policy
+from rumpolicy.analysis.replay import Replayer
+from rumpolicy.analysis.replay.report import NOT_RECORDED
+
+MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
+EVENT = {  # the shape RUM writes to /aws/vendedlogs/RUMService_<name><id> (rum_events.py)
+    "event_timestamp": 1795996800000, "event_type": "com.amazon.rum.page_view_event",
+    "event_id": "a125ac43-652c-4799-9363-18bf7a5786f5", "event_version": "1.0.0",
+    "log_stream": "2026-11-30T00", "application_id": "9c420d0e-23f2-4257-acff-ef95de04be4b",
+    "application_version": "1.0.0",
+    "metadata": {"version": "1.0.0", "browserName": "Firefox", "domain": "shop.example.com",
+                 "aws:client": "arw-module", "aws:clientVersion": "1.20.0",
+                 "countryCode": "NO", "subdivisionCode": "30"},
+    "user_details": {"sessionId": "fc26f85c-f6e7-4751-91f4-ee9dfb8b4828",
+                     "userId": "00000000-0000-0000-0000-000000000000"},
+    "event_details": {"version": "1.0.0", "pageId": "/", "interaction": 0}}
+
+
+def _policy(condition: dict[str, Any] | None) -> Any:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": "*",
+                                 "Action": "rum:PutRumEvents", "Resource": MONITOR}
+    if condition:
+        statement["Condition"] = condition
+    return load_policy({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _replay(policy: Any, text: str, **options: Any) -> Replayer:
+    replayer = Replayer(policy, **options)
+    replayer.replay("rum.log", io.BytesIO(text.encode()))
+    return replayer
+
+
+def test_events_replay_when_the_policy_reads_nothing_they_lack():
+    line = json.dumps(EVENT)
+    exported = f"2026-11-30T00:00:03.512Z {line}"  # CloudWatch Logs' export to S3
+    replayer = _replay(_policy(None), f"{line}\n{exported}\n", monitor=MONITOR,
+                       caller="anonymous")
+    assert (replayer.records, replayer.bad) == (2, 0)
+    ((outcome, n),) = replayer.counts.items()
+    assert (outcome[0], outcome[1], n) == (NOT_RECORDED, Effect.ALLOW, 2)
+    other_account = _replay(_policy(None), line, monitor=MONITOR,
+                            caller="arn:aws:iam::999999999999:role/web")
+    ((outcome, _),) = other_account.counts.items()
+    assert outcome[1] is Effect.IMPLICIT_DENY  # RUM grants no cross-account access
+    report = replayer.report(policy_name="p").to_dict()
+    assert report["aliases"][0]["alias"] == {"not_recorded": True}
+
+
+def test_what_the_events_lack_is_said_line_by_line():
+    alias_policy = _policy({"StringEquals": {"rum:alias": "v2"}})
+    replayer = _replay(alias_policy, json.dumps(EVENT) + "\n", monitor=MONITOR,
+                       caller="anonymous")
+    assert replayer.records == 0
+    assert [(b.line, b.message) for b in replayer.bad_lines] == [(1, (
+        "not replayable: a CloudWatch RUM log event records no rum:alias, which the "
+        "policies read"))]
+    unnamed = _replay(_policy(None), json.dumps(EVENT) + "\n")
+    assert unnamed.bad_lines[0].message == (
+        "not replayable: name --monitor ARN (an event names its app monitor by id only) and "
+        "--caller anonymous|ARN (an event does not say who called)")
+    assert dict(unnamed.bad_reasons) == {"not replayable": 1}

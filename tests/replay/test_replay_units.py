@@ -1,0 +1,194 @@
+"""A log cut into units, replayed apart and merged, gives the report of one replay: counts, bad
+lines with their true line numbers, examples in log order, aliases past the cap."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import tempfile
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rumpolicy import load_policy
+from rumpolicy.analysis.replay import ReplayError, ReplayJob, expand, plan, replay_logs
+from rumpolicy.analysis.replay.sources import Source, open_range
+from rumpolicy.analysis.replay.units import replay_units, storage_options
+
+MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
+OTHER = "arn:aws:rum:us-east-1:123456789012:appmonitor/blog"
+
+
+def _policy(allow: list[str], deny: list[str]) -> Any:
+    statements: list[dict[str, Any]] = [{
+        "Effect": "Allow", "Principal": "*", "Action": "rum:PutRumEvents", "Resource": MONITOR,
+        "Condition": {"StringLike": {"rum:alias": allow}}}]
+    if deny:
+        statements.append({"Effect": "Deny", "Principal": "*", "Action": "rum:PutRumEvents",
+                           "Resource": MONITOR,
+                           "Condition": {"IpAddress": {"aws:SourceIp": deny}}})
+    return load_policy({"Version": "2012-10-17", "Statement": statements})
+
+
+NEW = _policy(["v2", "canary-*"], ["198.51.100.0/24"])
+OLD = _policy(["v1", "v2"], [])
+ALIASES = ["v1", "v2", "canary-1", "canary-2", "V2", "x", None]
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> list[str]:
+    """Request lines and decision-log lines (as the gate writes them and otherwise), bad lines,
+    blank lines, other monitors."""
+    lines = []
+    for n in range(draw(st.integers(0, 60))):
+        alias = draw(st.sampled_from(ALIASES))
+        context: dict[str, Any] = {"aws:SourceIp": draw(st.sampled_from(
+            ["203.0.113.9", "198.51.100.7", "2001:db8::1"]))}
+        if alias is not None:
+            context["rum:alias"] = alias
+        if draw(st.booleans()):
+            context["aws:CurrentTime"] = f"2026-12-01T00:00:{n % 60:02d}Z"
+            context["aws:EpochTime"] = str(1796083200 + n)
+        request = {"action": "rum:PutRumEvents",
+                   "resource": draw(st.sampled_from([MONITOR, MONITOR, OTHER])),
+                   "principal": None, "context": context}
+        kind = draw(st.sampled_from(["plain", "gate", "spaced", "bad", "blank"]))
+        if kind == "plain":
+            lines.append(json.dumps(request))
+        elif kind in ("gate", "spaced"):
+            record = {"v": 1, "time": f"t{n}", "request_id": f"id-{n}", "monitor_id": "m",
+                      "monitor": "shop", "request": request, "effect": "allow"}
+            separators = (",", ":") if kind == "gate" else None
+            lines.append(json.dumps(record, separators=separators))
+        elif kind == "bad":
+            lines.append(draw(st.sampled_from(["nope", '{"v": 2, "request": {}}', "[1]",
+                                               json.dumps({**request, "principal": "bob"})])))
+        else:
+            lines.append("")
+    return lines
+
+
+def _write(directory: Path, lines: list[str], cuts: list[int], gzipped: list[bool]) -> None:
+    """The lines over several logs, some gzip."""
+    bounds = [0, *sorted(c % (len(lines) + 1) for c in cuts), len(lines)]
+    for index, (start, end) in enumerate(pairwise(bounds)):
+        text = "".join(line + "\n" for line in lines[start:end]).encode()
+        name = directory / f"log-{index}.jsonl"
+        if gzipped[index % len(gzipped)]:
+            name.with_suffix(".jsonl.gz").write_bytes(gzip.compress(text))
+        else:
+            name.write_bytes(text)
+
+
+def _same(report: Any) -> dict[str, Any]:
+    found = report.to_dict()
+    del found["seconds"]
+    return found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_lines(), st.lists(st.integers(0, 60), max_size=2),
+       st.lists(st.booleans(), min_size=1, max_size=3), st.integers(1, 600),
+       st.sampled_from([2, 3, 10_000]), st.sampled_from([64, 1 << 20]), st.booleans())
+def test_units_merge_into_the_report_of_one_replay(lines, cuts, gzipped, split, max_aliases,
+                                                   chunk, warm):
+    """`warm`: the units share the caches a worker keeps (units.replay_unit), across examples
+    too, as a worker does across replays of one job."""
+    options = {"max_aliases": max_aliases, "chunk_bytes": chunk, "line_cache_bytes": 512,
+               "context_cache_entries": 3}
+    with tempfile.TemporaryDirectory() as tmp:
+        _write(Path(tmp), lines, cuts, gzipped)
+        whole = replay_logs(NEW, [tmp], against=OLD, policy_name="n", against_name="o",
+                            **options)
+        units = plan(expand([tmp]), split)
+        job = ReplayJob(NEW, OLD, True, None, **options)
+        job = job.with_token() if warm else job
+        merged = replay_units(job, units, policy_name="n", against_name="o")
+    assert _same(merged) == _same(whole)
+    assert whole.records + whole.skipped + whole.bad == sum(1 for line in lines if line.strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=9).map(lambda b: b.replace(b"\n", b"")), max_size=30)
+       .map(b"\n".join) | st.binary(max_size=300), st.integers(1, 80), st.integers(1, 100))
+def test_every_line_falls_in_exactly_one_range(data, split, hint):
+    with tempfile.NamedTemporaryFile() as file:
+        file.write(data)
+        file.flush()
+        source = Source(file.name, len(data))
+        pieces: list[bytes] = []
+        for start in range(0, len(data), split):
+            with open_range(source, start, min(start + split, len(data))) as stream:
+                while chunk := stream.readlines(hint):
+                    pieces.extend(chunk)
+    assert pieces == [line + b"\n" for line in data.split(b"\n")][:-1] + \
+        ([data.rpartition(b"\n")[2]] if not data.endswith(b"\n") and data else [])
+
+
+def test_logs_are_files_directories_and_globs(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "2.jsonl").write_text("")
+    (tmp_path / "a" / "1.jsonl.gz").write_bytes(gzip.compress(b""))
+    (tmp_path / "a" / ".hidden").write_text("")
+    (tmp_path / "a" / ".git").mkdir()
+    (tmp_path / "a" / ".git" / "HEAD").write_text("")
+    (tmp_path / "b.jsonl").write_text("")
+    names = [s.name for s in expand([str(tmp_path / "a"), str(tmp_path / "*.jsonl")])]
+    assert names == [str(tmp_path / "a" / "1.jsonl.gz"), str(tmp_path / "a" / "2.jsonl"),
+                     str(tmp_path / "b.jsonl")]
+    for missing, message in ((tmp_path / "nope.jsonl", "no such file"),
+                             (tmp_path / "*.gz", "no file matches this pattern")):
+        with pytest.raises(ReplayError, match=f"^{re.escape(str(missing))}: {message}$"):
+            replay_logs(NEW, [str(missing)])
+
+
+def test_a_corrupt_gzip_member_is_one_error_naming_the_log_and_line(tmp_path):
+    good = gzip.compress(b"".join(json.dumps({"resource": MONITOR}).encode() + b"\n"
+                                  for _ in range(2000)))
+    broken = tmp_path / "log.jsonl.gz"
+    broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 64)
+    with pytest.raises(ReplayError) as caught:
+        replay_logs(NEW, [str(broken)])
+    message = str(caught.value)
+    assert message.startswith(f"{broken}: cannot read on: ") and "(after line " in message
+    assert "\n" not in message
+
+
+def test_storage_options_are_read_as_fsspec_wants_them():
+    assert storage_options(["endpoint_url=http://127.0.0.1:9000", "anon=true",
+                            "client_kwargs.region_name=us-east-1", "retries=3"]) == {
+        "endpoint_url": "http://127.0.0.1:9000", "anon": True, "retries": 3,
+        "client_kwargs": {"region_name": "us-east-1"}}
+    with pytest.raises(ValueError, match="is not KEY=VALUE"):
+        storage_options(["endpoint_url"])
+
+
+def test_the_rest_of_the_aliases_stays_one_alias_across_processes():
+    import pickle
+
+    from rumpolicy.analysis.replay.report import OTHER_ALIASES
+
+    assert pickle.loads(pickle.dumps(OTHER_ALIASES)) is OTHER_ALIASES
+
+
+def test_dask_and_fsspec_load_only_for_a_cluster_or_a_url(tmp_path):
+    """`import rumpolicy`, `rumpolicy eval` and a replay of local files stay as fast as they
+    were: the extras are imported only where a cluster or a URL is asked for."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "t.jsonl"
+    log.write_text(json.dumps({"resource": MONITOR}) + "\n")
+    heavy = ("dask", "distributed", "fsspec", "s3fs")
+    code = ("import sys, rumpolicy, rumpolicy.analysis.replay as r; from rumpolicy.cli import "
+            "main; main(['eval', 'none', '--monitor', " + repr(MONITOR) + "]); "
+            "r.replay_logs(None, [" + repr(str(log)) + "]); "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
