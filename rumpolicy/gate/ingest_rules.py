@@ -58,7 +58,7 @@ def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes
         if kind in BUILT_IN_EVENT_TYPES:
             continue
         if enabled is None:
-            enabled = monitor.spec.get("CustomEvents", _DISABLED)["Status"] == "ENABLED"
+            enabled = monitor.spec.get("CustomEvents", _DISABLED).get("Status") == "ENABLED"
         if not (enabled and _acceptable(kind, event["details"])):
             break
     else:

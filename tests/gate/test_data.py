@@ -395,6 +395,14 @@ def test_the_setting_applies_to_the_next_request_after_update_app_monitor(
         {"Name": "EventType", "Values": ["my_custom_event"]}])] == [{"visit_count": 1}] * 2
 
 
+def test_custom_events_without_a_status_are_disabled(gate: tuple[Gate, str]) -> None:
+    """`CustomEvents: {}` is valid (Status is optional in the model); it is not ENABLED."""
+    g, monitor_id = gate
+    g.update_app_monitor(Name="shop", CustomEvents={})
+    put(g, monitor_id, [event(0), custom(1)])
+    assert _stored_types(g) == [["com.amazon.rum.page_view_event"]]
+
+
 def test_custom_events_enabled_at_creation_are_kept() -> None:
     g = Gate(None, clock=lambda: NOW)
     monitor_id = g.create_app_monitor(Name="shop", Domain="example.com",
