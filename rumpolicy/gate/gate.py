@@ -10,7 +10,8 @@ PutRumEvents never raises: `put_rum_events` returns a `PutResult` whose status a
 the caller is answered, and any unexpected failure inside becomes InternalServerException with
 nothing stored (the gate fails closed). Order of its checks (docs/semantics.md, "The gate"): Id
 format (400), quota (429), body decoding and JSON object with a well-formed Alias (400), monitor
-exists (404), authorization (403), full validation (400), store, 200.
+exists (404), authorization (403), full validation (400), the monitor's ingestion rules (events
+it would not ingest are dropped, never refused: `ingest_rules.py`), store, 200.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import orjson
 
 from rumpolicy.engine import Decision, Request, compile_policy
-from rumpolicy.gate import api, metrics, monitors, policies
+from rumpolicy.gate import api, data, ingest_rules, metrics, monitors, policies
 from rumpolicy.gate.config import GateConfig
 from rumpolicy.gate.context import Origin, build_request
 from rumpolicy.gate.decision_log import DecisionLog, entry
@@ -71,6 +72,7 @@ OPERATIONS: dict[str, Handler] = {
     "BatchGetRumMetricDefinitions": metrics.batch_get_rum_metric_definitions,
     "BatchDeleteRumMetricDefinitions": metrics.batch_delete_rum_metric_definitions,
     "UpdateRumMetricDefinition": metrics.update_rum_metric_definition,
+    "GetAppMonitorData": data.get_app_monitor_data,
 }
 """Every control-plane operation by its model name; PutRumEvents is the gate's own."""
 
@@ -209,6 +211,9 @@ class Gate:
     def update_rum_metric_definition(self, /, **members: Any) -> dict[str, Any]:
         return self.call("UpdateRumMetricDefinition", members)
 
+    def get_app_monitor_data(self, /, **members: Any) -> dict[str, Any]:
+        return self.call("GetAppMonitorData", members)
+
     # -- data plane -------------------------------------------------------------------------
 
     def put_rum_events(self, monitor_id: str, body: bytes | str | Mapping[str, Any],
@@ -284,6 +289,7 @@ class Gate:
             raise GateError("AccessDeniedException", decision.message)
         batch = validate_put_body(fields)
         _check_details_id(batch, monitor_id)
+        batch, raw = ingest_rules.ingested(live.monitor, batch, raw)
         return _stored(batch, raw, live.monitor.id, now, request_id, alias, origin)
 
     def _body(self, body: bytes | str | Mapping[str, Any], content_encoding: str | None

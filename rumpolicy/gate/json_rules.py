@@ -47,6 +47,11 @@ def refusal(text: bytes, what: str = "Request body") -> GateError | None:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as err:  # the gate parsed it already: only a store's caller
         return validation(f"{what} is not valid JSON: {err}")
+    return parsed_refusal(text, value, what)
+
+
+def parsed_refusal(text: bytes, value: Any, what: str = "Request body") -> GateError | None:
+    """`refusal` for a text already parsed into `value` (by orjson)."""
     problem = text_problem(text, value)
     if problem is None:
         return None

@@ -21,21 +21,23 @@ def page(items: Sequence[Item], key: Callable[[Item], str], max_results: int | N
          next_token: str | None, *, default: int = 100, member: str = "NextToken"
          ) -> tuple[list[Item], str | None]:
     """(this page of `items`, sorted by `key`, and the token for the next page or None)."""
-    after = None if next_token is None else _decode(next_token, member)
+    after = None if next_token is None else decode_token(next_token, member)
     ordered = sorted(items, key=key)
     if after is not None:
         ordered = [item for item in ordered if key(item) > after]
     limit = default if max_results is None else max_results
     chosen = ordered[:limit]
     more = len(ordered) > limit and chosen
-    return chosen, _encode(key(chosen[-1])) if more else None
+    return chosen, encode_token(key(chosen[-1])) if more else None
 
 
-def _encode(key: str) -> str:
+def encode_token(key: str) -> str:
+    """The NextToken that resumes after the item whose sort key is `key`."""
     return base64.urlsafe_b64encode(key.encode()).decode()
 
 
-def _decode(token: str, member: str) -> str:
+def decode_token(token: str, member: str = "NextToken") -> str:
+    """The sort key a NextToken resumes after, or ValidationException naming `member`."""
     try:
         return base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True
                                 ).decode("utf-8")

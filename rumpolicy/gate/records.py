@@ -54,7 +54,8 @@ class StoredBatch(NamedTuple):
     session_metadata: str | None
     event_count: int
     body: bytes
-    """The request body as received (JSON, decompressed); the events are read from it."""
+    """The request body as received (JSON, decompressed), less the events the monitor does not
+    ingest (`ingest_rules.py`); the events are read from it."""
 
     def __repr__(self) -> str:  # the body can be megabytes
         return (f"StoredBatch(monitor_id={self.monitor_id!r}, batch_id={self.batch_id!r}, "

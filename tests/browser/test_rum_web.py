@@ -191,10 +191,12 @@ def _alias_policy(monitor: str) -> str:
 
 
 def _create_monitor(gate: Gate, label: str) -> tuple[str, str]:
-    """A fresh app monitor with the alias policy; returns (name, id)."""
+    """A fresh app monitor with the alias policy; returns (name, id). Custom events are
+    enabled: the page records some, and RUM ingests them only then (ingest_rules.py)."""
     client = _rum_client(gate)
     name = f"browser-{label}-{uuid.uuid4().hex[:8]}"
-    monitor_id: str = client.create_app_monitor(Name=name, Domain="127.0.0.1")["Id"]
+    monitor_id: str = client.create_app_monitor(Name=name, Domain="127.0.0.1",
+                                                CustomEvents={"Status": "ENABLED"})["Id"]
     client.put_resource_policy(Name=name, PolicyDocument=_alias_policy(name))
     return name, monitor_id
 

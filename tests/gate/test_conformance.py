@@ -65,8 +65,7 @@ MAIN: dict[str, Any] = {"max_app_monitors": 1000}
 TIGHT: dict[str, Any] = {"max_app_monitors": 1, "throttle_rps": 0.01}
 """A gate whose quotas one call reaches: one app monitor; one PutRumEvents per 100 s."""
 
-PENDING = {"GetAppMonitorData": "GetAppMonitorData is being added on branch rum-data: its "
-                                "scenarios run once rumpolicy.gate.gate.OPERATIONS has it"}
+PENDING: dict[str, str] = {}
 """Operations of the model the gate does not serve yet."""
 
 Members = dict[str, Any]
