@@ -21,6 +21,7 @@ authenticates signed calls and asks the gate to decide.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -133,13 +134,15 @@ class Front:
             return self._failed(err, request_id, operation)
 
     async def answer_async(self, request: HttpRequest) -> HttpAnswer:
+        """PutRumEvents on the loop; anything else on a thread, so that a slow control-plane
+        call (GetAppMonitorData indexing a large monitor) never holds up the data plane."""
         if request.method != "POST" or not request.route_path.startswith(_DATA_PLANE):
-            return self.answer(request)  # the control plane answers at once
+            return await asyncio.to_thread(self.answer, request)
         request_id = new_request_id()
         try:
             operation, labels = route(request.method, request.route_path)
             if operation != "PutRumEvents":
-                return self.answer(request)
+                return await asyncio.to_thread(self.answer, request)
             return self._put_answer(await self.gate.put_rum_events_async(
                 labels["Id"], request.body, self._origin(request),
                 content_encoding=request.headers.get("content-encoding"),
