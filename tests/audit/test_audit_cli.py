@@ -81,12 +81,18 @@ def test_a_directory_walk_audits_policies_and_skips_and_counts_the_rest(capsys, 
     (tmp_path / "binary.json").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     (tmp_path / "yaml.json").write_text("Version: '2012-10-17'\nStatement: []\n")
     (tmp_path / "ignored.yaml").write_text("Version: x\n")
+    identity = tmp_path / "role-identity.json"
+    identity.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "rum:PutRumEvents", "Resource": "*"}]}))
     code, out, _ = run(capsys, str(tmp_path), "--format", "json")
     assert code == 1
     report = json.loads(out)
     found = [(Path(f["file"]).name, f["id"]) for f in report["findings"]]
     assert found == [("bad.json", "alias-allows-missing")]
-    assert report["summary"] == {"files": 2, "skipped": 3, "ignored": 0, "suppressed": 0}
+    assert report["summary"] == {"files": 2, "skipped": 4, "ignored": 0, "suppressed": 0}
+    code, out, _ = run(capsys, str(identity), "--format", "json")  # named: audited, reported
+    assert code == 1
+    assert {f["id"] for f in json.loads(out)["findings"]} == {"missing-element"}
 
 
 def test_yaml_file_named_explicitly_is_one_error_finding(capsys):

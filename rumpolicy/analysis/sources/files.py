@@ -68,6 +68,8 @@ def read_text(text: str, file: str, named: bool, settings: Settings, suffix: str
 def _json(text: str, file: str, named: bool, settings: Settings) -> FileContents:
     maybe_container = '"Resources"' in text or '"terraform_version"' in text
     if not maybe_container and '"Statement"' in text and (named or _POLICY_START.match(text)):
+        if not named and _identity_policy(text):
+            return FileContents(file, "skipped", skipped=IDENTITY_POLICY)
         return _policy(text, file)  # the audit's fast path, with no parse spent on sniffing
     try:
         head = json.loads(text)
@@ -81,6 +83,8 @@ def _json(text: str, file: str, named: bool, settings: Settings) -> FileContents
             return _policy(text, file)  # the loader reports the syntax error at its place
         return FileContents(file, "skipped", skipped="JSON without a policy")
     if isinstance(head, dict) and "Statement" in head and "Resources" not in head:
+        if not named and _identity_policy(text):
+            return FileContents(file, "skipped", skipped=IDENTITY_POLICY)
         return _policy(text, file)
     is_template = isinstance(head, dict) and isinstance(head.get("Resources"), dict)
     is_plan = isinstance(head, dict) and "terraform_version" in head
@@ -124,6 +128,16 @@ def _container(root: Node, text: str, file: str, settings: Settings) -> FileCont
     if not policies and not problems:
         return FileContents(file, "skipped", skipped=f"{kind} without a resource policy")
     return FileContents(file, kind, tuple(policies), tuple(problems))
+
+
+IDENTITY_POLICY = "identity policy (no Principal)"
+"""A policy no statement of which names a principal: an identity policy (for `eval`'s and
+`diff`'s `--identity-policy`, or a role's), not an app monitor's. A walk skips it, counted; named
+on the command line it is audited like any file, and its missing Principal reported."""
+
+
+def _identity_policy(text: str) -> bool:
+    return '"Principal"' not in text and '"NotPrincipal"' not in text
 
 
 def _policy(text: str, file: str) -> FileContents:
