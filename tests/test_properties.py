@@ -135,3 +135,39 @@ def test_outcome_is_the_effect_and_reason_of_decide(policy, request, identities)
     without = decide(request, (), identity, False)
     assert outcome(request.caller, request.resource, (), identity, False) == \
         (without.effect, without.reason)
+
+
+def _with(request: rp.Request, key: str, value: str | None) -> rp.Request:
+    context = {k: v for k, v in request.context.items() if k.lower() != key}
+    if value is not None:
+        context[key] = value
+    return rp.Request(resource=request.resource, action=request.action,
+                      principal=request.principal, context=context)
+
+
+def _never_grants_more(doubtful: rp.Request, reading: rp.Request, policy: rp.Policy) -> None:
+    """A value with two readings, decided only where they agree, is allowed only if this
+    reading is, and denied outright whenever this reading is (docs/semantics.md)."""
+    doubt, plain = rp.evaluate(policy, doubtful).effect, rp.evaluate(policy, reading).effect
+    if doubt is rp.Effect.ALLOW:
+        assert plain is rp.Effect.ALLOW
+    if plain is rp.Effect.EXPLICIT_DENY:
+        assert doubt is rp.Effect.EXPLICIT_DENY
+
+
+@_SETTINGS
+@given(policies(), requests())
+def test_an_empty_value_never_grants_more_than_an_absent_key(policy, request):
+    for key in rp.compile_policy(policy).keys_read:
+        absent = _with(request, key, None)
+        if absent.get(key) is None:  # not a key the engine derives
+            _never_grants_more(_with(request, key, ""), absent, policy)
+
+
+@_SETTINGS
+@given(policies(), requests(), st.integers(0, 2**32 - 1))
+def test_a_mapped_address_never_grants_more_than_its_ipv4_address(policy, request, number):
+    import ipaddress
+    address = str(ipaddress.IPv4Address(number))
+    _never_grants_more(_with(request, "aws:sourceip", f"::ffff:{address}"),
+                       _with(request, "aws:sourceip", address), policy)

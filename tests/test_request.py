@@ -21,7 +21,7 @@ def _reference_values(principal: str | None, resource: str,
                       context: dict[str, object]) -> dict[str, object]:
     """The request context written out the slow, obvious way (IAM global condition keys page:
     aws:PrincipalType, aws:PrincipalAccount, aws:PrincipalArn, aws:username,
-    aws:ResourceAccount; key names are case-insensitive)."""
+    aws:ResourceAccount, aws:userid of an anonymous caller; key names are case-insensitive)."""
     caller = parse_caller(principal)
     values: dict[str, object] = {}
     parts = resource.split(":")
@@ -31,6 +31,8 @@ def _reference_values(principal: str | None, resource: str,
     values["aws:principalaccount"] = caller.account or "anonymous"
     if caller.arn is not None:
         values["aws:principalarn"] = caller.role_arn or caller.arn
+    else:  # IAM's principal-key table: anonymous rows of aws:userid and aws:PrincipalType
+        values["aws:userid"] = "anonymous"
     if caller.kind.value == "User":
         values["aws:username"] = caller.name
     for key, value in context.items():

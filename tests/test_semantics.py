@@ -84,12 +84,79 @@ def test_condition_keys_differing_only_in_case_are_rejected() -> None:
     assert found == ["invalid-condition-key"]
 
 
-def test_time_without_zone_is_rejected_and_four_digits_are_a_year() -> None:
+def test_time_without_zone_is_rejected_and_four_digits_have_two_readings() -> None:
+    """Condition operators page: W3C profiles (YYYY is one) or epoch seconds. "2027" is both;
+    it decides only where the year and the 2,027th second agree (docs/semantics.md)."""
     assert codes({"Statement": [statement(Condition={
         "DateLessThan": {"aws:CurrentTime": "2026-12-01T00:00:00"}})]}) == ["invalid-date"]
-    p = policy(statement(Condition={"DateLessThan": {"aws:CurrentTime": "2027"}}))
-    assert decide(p, aws__CurrentTime="2026-12-31T23:59:59Z") is ALLOW
-    assert decide(p, aws__CurrentTime="2027-01-01T00:00:00Z") is IMPLICIT
+    allow = policy(statement(Condition={"DateLessThan": {"aws:CurrentTime": "2027"}}))
+    assert decide(allow, aws__CurrentTime="1970-01-01T00:00:00Z") is ALLOW
+    assert decide(allow, aws__CurrentTime="2026-12-31T23:59:59Z") is IMPLICIT  # disagree
+    assert decide(allow, aws__CurrentTime="2027-01-01T00:00:00Z") is IMPLICIT
+    deny = policy(statement(), statement(Effect="Deny", Condition={
+        "DateLessThan": {"aws:CurrentTime": "2027"}}))
+    assert decide(deny, aws__CurrentTime="2026-12-31T23:59:59Z") is EXPLICIT  # disagree
+    assert decide(deny, aws__CurrentTime="2027-01-01T00:00:00Z") is ALLOW
+    request = rp.Request(resource=MONITOR, context={"aws:CurrentTime": "2026"})
+    trace = rp.evaluate(allow, request).statements[0].conditions[0]
+    assert (trace.result, trace.reason) == (None, "request_value_year_or_epoch")
+
+
+def test_anonymous_callers_carry_both_keys_of_the_principal_table_row() -> None:
+    """IAM principal-key table: anonymous -> aws:userid `anonymous`, aws:PrincipalType
+    `Anonymous`; both derived, so a Deny on either refuses anonymous callers."""
+    anonymous = rp.Request(resource=MONITOR)
+    assert (anonymous.get("aws:userid"), anonymous.get("aws:PrincipalType")) == (
+        "anonymous", "Anonymous")
+    assert rp.Request(resource=MONITOR, principal=USER).get("aws:userid") is None
+    for key, value in (("aws:userid", "anonymous"), ("aws:PrincipalType", "Anonymous")):
+        p = policy(statement(), statement(Effect="Deny", Condition={
+            "StringEquals": {key: value}}))
+        assert decide(p, None) is EXPLICIT
+        assert decide(p, f"arn:aws:iam::{ACCOUNT}:root") is ALLOW
+
+
+def test_an_empty_value_decides_only_where_value_and_absence_agree() -> None:
+    """Multi-valued keys page: an empty string is a null data set (absent) for ForAllValues;
+    to the string operators it is a value. Never grant more than either reading."""
+    like = policy(statement(Condition={"StringLike": {"rum:alias": "*"}}))
+    assert decide(like, rum__alias="") is IMPLICIT
+    not_beta = policy(statement(Condition={"StringNotEquals": {"rum:alias": "beta"}}))
+    assert decide(not_beta, rum__alias="") is ALLOW
+    deny_missing = policy(statement(), statement(Effect="Deny", Condition={
+        "Null": {"rum:alias": "true"}}))
+    assert decide(deny_missing, rum__alias="") is EXPLICIT
+    assert decide(deny_missing, rum__alias="a") is ALLOW
+    every = policy(statement(Condition={"ForAllValues:StringEquals": {"rum:alias": ["a"]}}))
+    assert decide(every, rum__alias="") is IMPLICIT
+
+
+def test_for_any_value_if_exists_on_an_absent_key_is_undecidable() -> None:
+    """IfExists says true and ForAnyValue false for an absent key; neither wins."""
+    allow = policy(statement(Condition={"ForAnyValue:StringEqualsIfExists": {
+        "aws:TagKeys": ["team"]}}))
+    assert decide(allow) is IMPLICIT
+    assert decide(allow, aws__TagKeys=["team", "env"]) is ALLOW
+    deny = policy(statement(), statement(Effect="Deny", Condition={
+        "ForAnyValue:StringNotEqualsIfExists": {"aws:TagKeys": ["team"]}}))
+    assert decide(deny) is EXPLICIT
+    assert decide(deny, aws__TagKeys=["team"]) is ALLOW
+
+
+def test_an_ipv4_mapped_source_is_undecidable_and_the_gate_unmaps_its_peer() -> None:
+    """`::ffff:198.51.100.252` is an IPv6 address and the IPv4 one it carries."""
+    from rumpolicy.gate.context import client_address
+
+    mapped = "::ffff:198.51.100.252"
+    allow = policy(statement(Condition={"IpAddress": {"aws:SourceIp": "198.51.100.252"}}))
+    assert decide(allow, aws__SourceIp="198.51.100.252") is ALLOW
+    assert decide(allow, aws__SourceIp=mapped) is IMPLICIT
+    deny = policy(statement(), statement(Effect="Deny", Condition={
+        "IpAddress": {"aws:SourceIp": "198.51.100.252"}}))
+    assert decide(deny, aws__SourceIp=mapped) is EXPLICIT
+    assert client_address(mapped, None, trust_forwarded=False) == "198.51.100.252"
+    assert client_address("10.0.0.1", mapped, trust_forwarded=True) == "198.51.100.252"
+    assert client_address("2001:db8::1", None, trust_forwarded=False) == "2001:db8::1"
 
 
 def test_numbers_are_decimal_without_exponent() -> None:

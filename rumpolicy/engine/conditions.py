@@ -4,11 +4,17 @@ ForAnyValue/ForAllValues and multi-valued keys, written once for both evaluators
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rumpolicy.engine.decision import ConditionTrace, ContextValue
-from rumpolicy.engine.operators import COMPARE, prepare, read_request_value
+from rumpolicy.engine.operators import (
+    COMPARE,
+    TwoReadings,
+    prepare,
+    read_request_value,
+    unreadable_reason,
+)
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.models import Condition
 from rumpolicy.policy.operators import Family, Operator
@@ -82,15 +88,19 @@ def judge(
     return ConditionTrace(condition.operator.name, condition.key, shown, value, result, reason)
 
 
-def condition_result(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None
-                     ) -> tuple[bool | None, str]:
+def condition_result(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None,
+                     *, empty_is_value: bool = False) -> tuple[bool | None, str]:
     """The result and reason `judge` puts in its trace, without building the trace: for
     callers that judge many values and keep few traces (the audit's truth table)."""
+    if value == "" and not empty_is_value:
+        return _both_readings(op, prepared)
     base = op.base
     if base.family is Family.NULL:
         return _null(op, prepared, value)
     if value is None:
         if op.if_exists:
+            if op.qualifier == "ForAnyValue":  # IfExists says true, ForAnyValue false
+                return None, "key_absent_for_any_value_if_exists"
             return True, "key_absent_if_exists"
         if op.qualifier == "ForAllValues":
             return True, "key_absent_for_all_values"
@@ -100,24 +110,60 @@ def condition_result(op: Operator, prepared: tuple[Any, ...], value: ContextValu
     if isinstance(value, str):  # the common case: one value, no list to build
         read_one = read_request_value(base, value)
         if read_one is None:
-            return None, f"request_value_not_{base.family.value.lower()}"
+            return None, unreadable_reason(base, value)
         compare = COMPARE[base.comparison]
-        hit = any(compare(read_one, p) for p in prepared) != base.negated
+        if base.family is Family.DATE:
+            found = _any_hit(compare, read_one, prepared)
+            if found is None:
+                return None, "policy_date_readings_disagree"
+            hit = found != base.negated
+        else:
+            hit = any(compare(read_one, p) for p in prepared) != base.negated
         if op.qualifier == "ForAllValues":
             return hit, "all_values_match" if hit else "some_value_does_not_match"
         return hit, "value_matches" if hit else "no_value_matches"
     if op.qualifier is None:
         return None, "multi_valued_key_needs_qualifier"
     read = [read_request_value(base, member) for member in value]
-    if any(r is None for r in read):
-        return None, f"request_value_not_{base.family.value.lower()}"
+    unread = next((m for m, r in zip(value, read, strict=True) if r is None), None)
+    if unread is not None:
+        return None, unreadable_reason(base, unread)
     compare = COMPARE[base.comparison]
-    hits = [any(compare(r, p) for p in prepared) != base.negated for r in read]
+    members = [_any_hit(compare, r, prepared) for r in read]
+    if None in members:
+        return None, "policy_date_readings_disagree"
+    hits = [m != base.negated for m in members]
     if op.qualifier == "ForAllValues":
         every = all(hits)
         return every, "all_values_match" if every else "some_value_does_not_match"
     ok = any(hits)
     return ok, "value_matches" if ok else "no_value_matches"
+
+
+def _any_hit(compare: Callable[[Any, Any], bool], read: Any, prepared: tuple[Any, ...]
+             ) -> bool | None:
+    """Whether `read` compares true with some policy value; None when that depends on which
+    reading of a two-reading value (a bare four-digit date) is taken."""
+    unsure = False
+    for p in prepared:
+        if type(p) is TwoReadings:
+            first, second = compare(read, p.first), compare(read, p.second)
+            if first and second:
+                return True
+            unsure = unsure or first != second
+        elif compare(read, p):
+            return True
+    return None if unsure else False
+
+
+def _both_readings(op: Operator, prepared: tuple[Any, ...]) -> tuple[bool | None, str]:
+    """An empty string is a present value to the string operators and an absent key to AWS's
+    "null data set" (the ForAllValues page): decided only where both readings agree."""
+    present = condition_result(op, prepared, "", empty_is_value=True)
+    absent = condition_result(op, prepared, None)
+    if present[0] is not None and present[0] == absent[0]:
+        return present[0], "empty_value_either_reading"
+    return None, "empty_value_readings_disagree"
 
 
 def _null(op: Operator, prepared: tuple[Any, ...], value: ContextValue | None

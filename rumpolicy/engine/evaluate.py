@@ -80,6 +80,8 @@ def caller_check(statement: Statement, caller: Caller) -> Check:
     if statement.principal is not None:
         found, entry = match_principal(statement.principal, caller)
     elif statement.not_principal is not None:
+        if statement.effect == "Allow":  # the loader refuses it; a hand-built model never grants
+            return Check(False, "not_principal_with_allow")
         found, entry = match_not_principal(statement.not_principal, caller)
     else:  # an identity-style statement in a resource policy names nobody
         return Check(False, "principal_missing")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from rumpolicy.engine import patterns
 from rumpolicy.policy.operators import BaseOperator, Comparison, Family
@@ -43,6 +44,46 @@ def _address(text: str) -> tuple[int, int] | None:
     return None if address is None else (address.version, int(address))
 
 
+IPV4_MAPPED = (0xFFFF << 32, 1 << 32)
+"""The IPv4-mapped IPv6 block ::ffff:0:0/96: (first address, size)."""
+
+
+def _mapped(address: tuple[int, int]) -> bool:
+    return address[0] == 6 and 0 <= address[1] - IPV4_MAPPED[0] < IPV4_MAPPED[1]
+
+
+def _request_address(text: str) -> tuple[int, int] | None:
+    """A request's address; an IPv4-mapped IPv6 address has two readings (the IPv6 address
+    and the IPv4 one it carries) and AWS documents neither, so it is unreadable: undecidable."""
+    address = _address(text)
+    return None if address is None or _mapped(address) else address
+
+
+def _is_year(text: str) -> bool:
+    return len(text) == 4 and text.isascii() and text.isdigit()
+
+
+def _request_date(text: str) -> Decimal | None:
+    """A request's date; a bare four-digit number reads as a year and as epoch seconds, and no
+    request AWS builds carries one, so it is unreadable: undecidable."""
+    return None if _is_year(text) else read_date(text)
+
+
+class TwoReadings(NamedTuple):
+    """A policy value with two documented readings: a bare four-digit date is a W3C `YYYY`
+    year and a number of epoch seconds. A comparison with it counts only when both agree."""
+
+    first: Any
+    second: Any
+
+
+def _policy_date(text: str) -> Decimal | TwoReadings | None:
+    year = read_date(text)
+    if year is not None and _is_year(text):
+        return TwoReadings(year, Decimal(text))
+    return year
+
+
 def _network(text: str) -> tuple[int, int, int] | None:
     """(IP version, network address, netmask) as integers."""
     network = read_network(text)
@@ -55,14 +96,15 @@ _READ_REQUEST: dict[Family, Callable[[str], Any]] = {
     Family.STRING: _same,
     Family.ARN: _same,
     Family.NUMERIC: read_number,
-    Family.DATE: read_date,
+    Family.DATE: _request_date,
     Family.BOOL: read_bool,
     Family.BINARY: read_base64,
-    Family.IP: _address,
+    Family.IP: _request_address,
 }
 
 _READ_POLICY: dict[Family, Callable[[str], Any]] = {
     **_READ_REQUEST,
+    Family.DATE: _policy_date,
     Family.IP: _network,
     Family.NULL: read_bool,
 }
@@ -94,6 +136,16 @@ COMPARE: dict[Comparison, Callable[[Any, Any], bool]] = {
 
 def read_request_value(base: BaseOperator, value: str) -> Any:
     return _READ_REQUEST[base.family](value)
+
+
+def unreadable_reason(base: BaseOperator, value: str) -> str:
+    """Why `read_request_value` gave None: the explanation's reason code."""
+    if base.family is Family.IP and (address := _address(value)) is not None \
+            and _mapped(address):
+        return "request_value_ipv4_mapped"
+    if base.family is Family.DATE and _is_year(value):
+        return "request_value_year_or_epoch"
+    return f"request_value_not_{base.family.value.lower()}"
 
 
 def prepare(base: BaseOperator, parts: Parts) -> Any:

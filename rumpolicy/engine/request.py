@@ -2,8 +2,8 @@
 
 Context keys are normalised to lower case once, here, because IAM matches key names without
 regard to case; values keep their case. Keys that IAM derives from the caller and the resource
-(aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:username, aws:ResourceAccount)
-are filled in unless the context gives them.
+(aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:username, aws:ResourceAccount,
+and aws:userid for an anonymous caller) are filled in unless the context gives them.
 
 Every unique record of a replay, every call to the gate and every dict-in user builds one, so
 construction is kept within about twice a bare frozen dataclass of the same fields
@@ -150,6 +150,7 @@ def _derive(principal: str | None, resource: str) -> _Derived:
     values["aws:principaltype"] = caller.kind.value
     if caller.kind is CallerKind.ANONYMOUS:
         values["aws:principalaccount"] = ANONYMOUS
+        values["aws:userid"] = ANONYMOUS  # the principal-key table's row, as PrincipalType
     else:
         assert caller.account is not None and caller.arn is not None
         values["aws:principalaccount"] = caller.account

@@ -86,11 +86,21 @@ def client_address(peer: str | None, forwarded_for: str | None, *, trust_forward
                    ) -> str | None:
     """aws:SourceIp: the peer's address, or, behind a trusted proxy, the last address the proxy
     appended to X-Forwarded-For (earlier entries are whatever the client claimed). An entry that
-    is not an IP address is ignored and the peer's address used."""
+    is not an IP address is ignored and the peer's address used. Both are transport addresses:
+    an IPv4-mapped one is unmapped."""
     if trust_forwarded and forwarded_for:
-        candidate = forwarded_for.rsplit(",", 1)[-1].strip()
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            pass
-    return peer
+        candidate = _transport_address(forwarded_for.rsplit(",", 1)[-1].strip())
+        if candidate is not None:
+            return candidate
+    return peer if peer is None else (_transport_address(peer) or peer)
+
+
+def _transport_address(text: str) -> str | None:
+    """The address as text; an IPv4 client seen through a dual-stack socket (`::ffff:a.b.c.d`)
+    is its IPv4 address, as AWS sees it (the engine finds a mapped address undecidable)."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return str(mapped or address)

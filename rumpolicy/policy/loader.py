@@ -243,6 +243,11 @@ class _Loader:
                             "not both", later, f"{path}.{later.value}")
         sid = self.optional_string(fields.get("Sid"), f"{path}.Sid", "Sid")
         effect = self.effect(obj, fields.get("Effect"), path)
+        if effect == "Allow" and "NotPrincipal" in fields and "Principal" not in fields:
+            key = next(k for k, _ in obj.pairs if k.value == "NotPrincipal")
+            self.report("allow-with-not-principal", "NotPrincipal may only be used with "
+                        "\"Effect\": \"Deny\": with Allow it would let in every caller it "
+                        "does not list, anonymous ones included", key, f"{path}.NotPrincipal")
         if self.kind == "resource" and "Principal" not in fields \
                 and "NotPrincipal" not in fields:
             self.report("missing-element", "a resource policy statement needs Principal "

@@ -121,9 +121,9 @@ def statements(draw: st.DrawFn, effect: str | None = None,
     out: dict[str, Any] = {"Effect": effect or draw(st.sampled_from(("Allow", "Deny")))}
     if draw(st.booleans()):
         out["Sid"] = draw(st.sampled_from(("AllowAlias", "DenyLegacy", "S1")))
-    if not identity:
-        out["NotPrincipal" if draw(st.integers(0, 7)) == 0 else "Principal"] = draw(
-            st.sampled_from(_PRINCIPALS))
+    if not identity:  # NotPrincipal only with Deny: the loader refuses it with Allow
+        negated = out["Effect"] == "Deny" and draw(st.integers(0, 3)) == 0
+        out["NotPrincipal" if negated else "Principal"] = draw(st.sampled_from(_PRINCIPALS))
     actions = draw(st.lists(st.sampled_from(_ACTIONS), min_size=1, max_size=2, unique=True))
     out["NotAction" if draw(st.integers(0, 7)) == 0 else "Action"] = (
         actions[0] if len(actions) == 1 else actions)

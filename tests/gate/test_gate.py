@@ -164,6 +164,18 @@ def test_malformed_policies_carry_every_loader_diagnostic(gate: tuple[Gate, str]
     assert "5:3:" in error.message  # line:col of "Bogus"
 
 
+def test_allow_with_not_principal_is_a_malformed_policy(gate: tuple[Gate, str]) -> None:
+    """IAM NotPrincipal page: NotPrincipal only with Deny (docs/semantics.md)."""
+    g, _ = gate
+    text = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",\n'
+            ' "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:user/mallory"},\n'
+            ' "Action": "rum:PutRumEvents", "Resource": "*"}]}')
+    error = error_of(g.put_resource_policy, Name="shop", PolicyDocument=text)
+    assert (error.code, error.status) == ("MalformedPolicyDocumentException", 400)
+    assert "2:2: allow-with-not-principal" in error.message
+    assert g.get_resource_policy(Name="shop")["PolicyDocument"] != text
+
+
 def _diagnostics(text: str) -> Sequence[Any]:
     from rumpolicy import PolicyError
     with pytest.raises(PolicyError) as caught:

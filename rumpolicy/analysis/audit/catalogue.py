@@ -120,6 +120,12 @@ CHECKS: tuple[CheckInfo, ...] = (
             "A statement may have Principal or NotPrincipal, Action or NotAction, Resource or "
             "NotResource, never both (Access Analyzer: unsupported element combination).",
             "Keep one of the two elements.", _AA),
+    _loader("allow-with-not-principal", "Allow with NotPrincipal",
+            "NotPrincipal may only be used with Deny (IAM NotPrincipal page): an Allow with it "
+            "would let in every caller it does not list, anonymous ones included, so the "
+            "policy is refused like PutResourcePolicy's MalformedPolicyDocumentException.",
+            "Use \"Principal\" with the callers to allow, or Principal \"*\" with conditions.",
+            _NOT_PRINCIPAL),
     _loader("missing-element", "Missing required element",
             "A resource policy statement needs Effect, Principal, Action and Resource (or their "
             "Not forms); the policy needs Statement.",
@@ -286,11 +292,6 @@ CHECKS: tuple[CheckInfo, ...] = (
             "The engine allows an anonymous request with a random alias, from a random public "
             "address and any referer: anyone who finds the app monitor id can write data.",
             "Restrict the Allow with rum:alias, aws:SourceIp or aws:referer conditions.", _RUM),
-    _engine("allow-with-not-principal", _S, "Allow with NotPrincipal",
-            "An Allow with NotPrincipal matches every caller not listed, anonymous ones "
-            "included; the engine lets an anonymous caller through it.",
-            "Use \"Principal\" with the callers to allow, or Principal \"*\" with conditions.",
-            _NOT_PRINCIPAL),
     _static("for-all-values-single-valued", _S, "ForAllValues on a single-valued key in an Allow",
             "ForAllValues: is true when the key is absent, so the Allow holds for requests "
             "without the key (Access Analyzer: ForAllValues with single valued key).",
@@ -304,6 +305,12 @@ CHECKS: tuple[CheckInfo, ...] = (
             "Under StringEquals and the other non-Like string operators * and ? are literal "
             "characters, so the value matches only itself (Access Analyzer: wildcard without "
             "like operator).", "Use StringLike (or StringNotLike).", _OPERATORS),
+    _static("date-two-readings", _W, "A four-digit date value",
+            "Date values are W3C dates or epoch seconds, so \"2027\" is both the year 2027 "
+            "and 2,027 seconds after 1970; the engine decides such a comparison only where "
+            "both readings agree (docs/semantics.md), which is rarely what was meant.",
+            "Write the full date (\"2027-01-01T00:00:00Z\") or epoch seconds with a fraction "
+            "(\"2027.0\").", _OPERATORS),
     _static("string-operator-on-typed-key", _W, "String operator on a typed key",
             "A String operator on an IP, date, number or boolean key compares text: "
             "\"203.0.113.0/24\" never equals an address (Access Analyzer: type mismatch).",

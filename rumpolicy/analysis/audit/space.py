@@ -240,9 +240,12 @@ def _options(lookup: str, conditions: list[Condition], substitutes: bool) -> Key
                         values[_decimal_text(edge)] = None
             elif family is Family.DATE:
                 moment = read_date(raw)
-                if moment is not None:
-                    for edge in (moment, moment - 86400, moment + 86400):
-                        values[_date_text(edge)] = None
+                if moment is not None:  # a bare "2027" is also epoch seconds: probe both
+                    readings = (moment, Decimal(raw)) if len(raw) == 4 and raw.isdigit() \
+                        else (moment,)
+                    for reading in readings:
+                        for edge in (reading, reading - 86400, reading + 86400):
+                            values[_date_text(edge)] = None
             elif family is Family.BOOL:
                 values["true"] = None
                 values["false"] = None

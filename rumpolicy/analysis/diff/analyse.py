@@ -96,6 +96,8 @@ class _Diff:
             derived = set(ALWAYS_DERIVED)
             if caller.group is not None:
                 derived.add("aws:principalarn")
+            else:
+                derived.add("aws:userid")
             if caller.user:
                 derived.add("aws:username")
             if state.has_account:

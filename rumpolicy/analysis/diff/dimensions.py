@@ -46,7 +46,7 @@ from rumpolicy.analysis.diff.strings import (
 from rumpolicy.engine import patterns
 from rumpolicy.engine.conditions import resolve, resolved_values
 from rumpolicy.engine.evaluate import action_check, principal_check, resource_template
-from rumpolicy.engine.operators import read_request_value
+from rumpolicy.engine.operators import TwoReadings, read_request_value
 from rumpolicy.engine.principals import CallerKind, PrincipalMatch
 from rumpolicy.engine.request import PUT_RUM_EVENTS, Request
 from rumpolicy.policy.arns import split_arn
@@ -347,7 +347,8 @@ def _single_values(reading: Reading, key: str,
     if families in ({Family.NUMERIC}, {Family.DATE}):
         dates = families == {Family.DATE}
         base = BASE_OPERATORS["DateEquals" if dates else "NumericEquals"]
-        thresholds = [cast(Decimal, v) for _, _, v in prepared]
+        thresholds = [cast(Decimal, t) for _, _, v in prepared  # both readings of "2027"
+                      for t in (v if isinstance(v, TwoReadings) else (v,))]
         return OrderedValues(thresholds, lambda s: read_request_value(base, s), dates=dates)
     atoms: list[Atom] = []
     for condition, text, value in prepared:
@@ -438,7 +439,7 @@ class Dimensions:
     def blocks(self, position: int, chosen: int, pending: int) -> bool:
         """Whether class `chosen` of the `position`th key lies outside the analysed space."""
         pending &= self.relating[position]
-        if not pending or self.keys[position].classes[chosen].kind != "single":
+        if not pending or self.keys[position].classes[chosen].kind not in ("single", "empty"):
             return False
         return bool(pending & ~self._unbound[position]) or \
             chosen not in self._constants[position]

@@ -1,6 +1,7 @@
 """Addresses, numbers and dates cut into intervals by the values conditions compare them with.
 
-- `IpValues`: the CIDR blocks cut each IP version into intervals, plus "not an address".
+- `IpValues`: the CIDR blocks cut each IP version into intervals, plus "not an address" (which
+  takes in the IPv4-mapped IPv6 block: the engine finds those undecidable, as unreadable text).
 - `OrderedValues`: the thresholds cut the line into points and open intervals, plus "not a
   number" (or date).
 
@@ -19,6 +20,7 @@ from decimal import Decimal, localcontext
 
 from rumpolicy.analysis.diff.describe import cover, join_or
 from rumpolicy.analysis.diff.errors import InternalError
+from rumpolicy.engine.operators import IPV4_MAPPED
 
 _BITS = {4: 32, 6: 128}
 _NICE_ADDRESSES = {4: (0xC0000201, 0xC6336401, 0xCB007101, 0x0A000001),  # 192.0.2.1, ...
@@ -47,12 +49,19 @@ class IpValues:
                                                   ipaddress.IPv6Network((network, prefix)))
         self.networks = [(*key, text) for key, text in sorted(named.items())]
         """(version, first address, size, CIDR text) of each block the policies name."""
+        mapped, mapped_size = IPV4_MAPPED
+        cuts[6] |= {mapped, mapped + mapped_size}
         self._cuts = {v: sorted(c) for v, c in cuts.items()}
         self.intervals: list[tuple[int, int, int] | None] = []
-        reps = []
+        self._class_at: dict[tuple[int, int], int] = {}
+        """(version, interval number among that version's cuts) -> class."""
+        reps: list[str] = []
         for version in (4, 6):
             points = self._cuts[version]
-            for low, high in itertools.pairwise(points):
+            for number, (low, high) in enumerate(itertools.pairwise(points)):
+                if version == 6 and mapped <= low and high <= mapped + mapped_size:
+                    continue  # IPv4-mapped: the engine cannot read them (the unreadable class)
+                self._class_at[(version, number)] = len(reps)
                 self.intervals.append((version, low, high))
                 reps.append(_address_text(version, self._nice(version, low, high)))
         self.unreadable = len(reps)
@@ -75,8 +84,8 @@ class IpValues:
         if read is None:
             return self.unreadable
         version, number = read
-        offset = 0 if version == 4 else len(self._cuts[4]) - 1
-        return offset + bisect.bisect_right(self._cuts[version], number) - 1
+        return self._class_at.get((version, bisect.bisect_right(self._cuts[version], number) - 1),
+                                  self.unreadable)
 
     def describe(self, indices: frozenset[int]) -> list[str]:
         """Words built from the policies' own blocks: "is in 2001:db8::/40 but not in
@@ -115,7 +124,7 @@ class IpValues:
             if cube.get(index) is True:
                 return f"is {noun}" + (f" outside {join_or(outside, 'and')}" if outside else "")
         if cube.get(0) is False or (cube.get(1) is False and cube.get(2) is False):
-            return "is not an IP address"
+            return "is not an IP address (or is an IPv4-mapped IPv6 one)"
         words = [f"is not an IPv{v} address" for i, v in ((1, 4), (2, 6))
                  if cube.get(i) is False]
         if outside:

@@ -27,7 +27,7 @@ MULTI_LIMIT = 4096
 @dataclass(frozen=True, slots=True)
 class KeyClass:
     kind: str
-    """absent, single or multi."""
+    """single, empty (the value ""), absent or multi."""
     value: ContextValue | None
     single: int | None = None
     """For a single value: its class in the key's SingleValues."""
@@ -50,8 +50,12 @@ class KeyDimension:
         self._set_conditions = set_conditions
         if single is not None:
             for index, rep in enumerate(single.reps):
-                self._single_index[index] = len(self.classes)
-                self.classes.append(KeyClass("single", rep, index))
+                if rep:  # "" is a class of its own, below
+                    self._single_index[index] = len(self.classes)
+                    self.classes.append(KeyClass("single", rep, index))
+        self.empty_index = len(self.classes)
+        self.classes.append(KeyClass("empty", ""))
+        """The engine decides "" only where it and an absent key agree: a class of its own."""
         self.absent_index = len(self.classes) if absent else None
         if absent:
             self.classes.append(KeyClass("absent", None))
@@ -88,6 +92,8 @@ class KeyDimension:
     def classify(self, value: ContextValue | None) -> int | None:
         if value is None:
             return self.absent_index
+        if value == "":
+            return self.empty_index
         if isinstance(value, str):
             if self.single is None:
                 return None
@@ -115,11 +121,16 @@ class KeyDimension:
         singles = frozenset(c.single for c in chosen if c.kind == "single" and
                             c.single is not None)
         alternatives: list[str] = []
+        empty = any(c.kind == "empty" for c in chosen)
         if singles and self.single is not None:
-            if len(singles) == len(self.single.reps):
-                alternatives.append("has any single value")
+            if len(singles) == len(self._single_index):
+                alternatives.append("has any single value" if empty else
+                                    "has any non-empty single value")
+                empty = False
             else:
                 alternatives.extend(self.single.describe(singles))
+        if empty:
+            alternatives.append("is the empty string")
         if any(c.kind == "absent" for c in chosen):
             alternatives.append("is absent")
         lists = [c for c in chosen if c.kind == "multi"]

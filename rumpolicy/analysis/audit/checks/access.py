@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rumpolicy.analysis.audit.checks import _paths
-from rumpolicy.analysis.audit.context import AuditContext, label
+from rumpolicy.analysis.audit.context import AuditContext
 from rumpolicy.analysis.audit.findings import Finding
 from rumpolicy.analysis.audit.registry import check
 from rumpolicy.engine import Effect
@@ -67,19 +67,3 @@ def public_ingestion(ctx: AuditContext) -> Iterator[Finding]:
             return
         if tries >= _TRIES:
             return
-
-
-@check("allow-with-not-principal")
-def allow_not_principal(ctx: AuditContext) -> Iterator[Finding]:
-    policy = ctx.policy
-    if not any(s.effect == "Allow" and s.not_principal is not None for s in policy.statements):
-        return
-    probes = ctx.probes
-    reasons = probes.principal_reasons[0]
-    for index, statement in enumerate(policy.statements):
-        if statement.effect == "Allow" and statement.not_principal is not None \
-                and reasons[index] is not None:
-            yield ctx.finding("allow-with-not-principal",
-                              _paths.element(statement, "NotPrincipal"),
-                              f"the engine matches an anonymous caller with the NotPrincipal of "
-                              f"{label(policy, index)}: the Allow reaches everyone not listed")

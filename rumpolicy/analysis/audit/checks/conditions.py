@@ -97,6 +97,19 @@ def wildcards(ctx: AuditContext) -> Iterator[Finding]:
                                   "wildcards")
 
 
+@check("date-two-readings")
+def four_digit_dates(ctx: AuditContext) -> Iterator[Finding]:
+    for _, condition in _conditions(ctx):
+        if condition.operator.base.family is not Family.DATE:
+            continue
+        for index, value in enumerate(condition.values):
+            if len(value) == 4 and value.isascii() and value.isdigit():
+                yield ctx.finding("date-two-readings", _paths.value(condition, index),
+                                  f"'{value}' under {condition.operator.name} is the year "
+                                  f"{value} and {int(value):,} seconds after the epoch; the "
+                                  "engine decides only where both readings agree")
+
+
 def _unescaped_wildcard(value: str) -> bool:
     for escape in ("${*}", "${?}", "${$}"):
         value = value.replace(escape, "")
