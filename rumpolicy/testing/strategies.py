@@ -40,20 +40,21 @@ CALLERS = (
 )
 
 _IPS = ("203.0.113.9", "203.0.113.200", "198.51.100.252", "192.0.2.1", "10.1.2.3",
-        "2001:db8::7", "2001:db8:1::1", "::1", "not-an-ip")
+        "2001:db8::7", "2001:db8:1::1", "::1", "not-an-ip", "::ffff:198.51.100.252", "")
 _CIDRS = ("203.0.113.0/24", "198.51.100.252", "10.0.0.0/8", "0.0.0.0/0", "2001:db8::/32",
           "2001:db8:1::/48", "::/0", "203.0.113.128/25")
 _TIMES = ("2026-11-26T10:00:00Z", "2026-12-01T00:00:00Z", "2026-12-08T12:30:00Z",
-          "1764151200", "yesterday")
+          "1764151200", "yesterday", "2026", "")
 _DATES = ("2026-12-01", "2026-12-01T00:00:00Z", "2026", "1764151200", "2026-12-08T00:00:00+01:00")
 _NUMBERS = ("0", "10", "1764151200", "2.5", "-1")
-_REFERERS = ("https://www.example.com/page", "https://evil.example.net/", "http://example.com/")
+_REFERERS = ("https://www.example.com/page", "https://evil.example.net/", "http://example.com/",
+             "")
 
 # key -> (values a request may carry, (operator, policy values) pairs that make sense for it)
 _STRING_OPS = ("StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
                "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike")
 _KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "rum:alias": (ALIASES, _STRING_OPS, (*ALIASES, "canary-*", "v?", "*", "${aws:username}",
+    "rum:alias": ((*ALIASES, ""), _STRING_OPS, (*ALIASES, "canary-*", "v?", "*", "${aws:username}",
                                          "${*}", "${rum:alias}")),
     "aws:SourceIp": (_IPS, ("IpAddress", "NotIpAddress"), _CIDRS),
     "aws:CurrentTime": (_TIMES, ("DateLessThan", "DateGreaterThanEquals", "DateEquals",
@@ -65,7 +66,7 @@ _KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "aws:PrincipalArn": (CALLERS[1:5], ("ArnLike", "ArnNotLike", "ArnEquals"),
                          (f"arn:aws:iam::{ACCOUNT}:*", f"arn:aws:iam::{ACCOUNT}:role/*",
                           "arn:aws:iam::*:user/alice", "*")),
-    "aws:TagKeys": (("team", "env", "Team"), _STRING_OPS, ("team", "env", "t*")),
+    "aws:TagKeys": (("team", "env", "Team", ""), _STRING_OPS, ("team", "env", "t*")),
     "aws:UserAgent": (("aws-rum-web/3.2.1", "curl/8"), _STRING_OPS, ("aws-rum-web/*",)),
 }
 

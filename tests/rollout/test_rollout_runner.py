@@ -173,7 +173,21 @@ _EXEMPTIONS = st.lists(st.one_of(
 
 def _exempt(exemption: Exemption, request: Request) -> bool | None:
     """Whether `request` is in the exemption's set, by its definition; None when the request
-    carries a value the condition cannot read (then the Deny applies: fail closed)."""
+    carries a value the condition cannot read (then the Deny applies: fail closed). An empty
+    value is read as a value and as an absent key, and counts where both agree."""
+
+    for key in ("rum:alias", "aws:SourceIp"):
+        if request.get(key) == "":
+            absent = Request(resource=request.resource, action=request.action,
+                             principal=request.principal,
+                             context={k: v for k, v in request.context.items()
+                                      if k.lower() != key.lower()})
+            as_value, as_absent = _exempt_value(exemption, request), _exempt(exemption, absent)
+            return as_value if as_value == as_absent else None
+    return _exempt_value(exemption, request)
+
+
+def _exempt_value(exemption: Exemption, request: Request) -> bool | None:
     import fnmatch
     import ipaddress
 
@@ -187,9 +201,12 @@ def _exempt(exemption: Exemption, request: Request) -> bool | None:
         if not isinstance(address, str):
             return None
         try:
-            return ipaddress.ip_address(address) in ipaddress.ip_network(exemption.value or "")
+            ip = ipaddress.ip_address(address)
         except ValueError:
             return None
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            return None  # two readings: undecidable
+        return ip in ipaddress.ip_network(exemption.value or "")
     if alias is None:
         return False
     if not isinstance(alias, str):
