@@ -208,7 +208,9 @@ def _cpu_of_workers(client: Any) -> float:
 
 def on_cluster(path: Path, workers: int, split_bytes: int, repeat: int) -> dict[str, Any]:
     """One process against clusters of 1 and `workers` processes, same log, same run."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from rumpolicy.analysis.replay.distributed import local_cluster
 
     new, old = load_policy(NEW.read_text()), load_policy(OLD.read_text())
     job = ReplayJob(new, old, True).with_token()
@@ -233,8 +235,7 @@ def on_cluster(path: Path, workers: int, split_bytes: int, repeat: int) -> dict[
     del expected["seconds"]
     same = True
     for size in sorted({1, workers}):
-        with LocalCluster(n_workers=size, threads_per_worker=1, dashboard_address=None,
-                          silence_logs=40) as cluster, Client(cluster) as client:
+        with local_cluster(size) as cluster, Client(cluster) as client:
             client.run(gc.collect)
             cluster_s, report = best(lambda c=client: replay_logs(new, [str(path)], against=old,
                                                                   client=c,

@@ -100,7 +100,7 @@ def _cluster(workers: int | None, scheduler: str | None, client: Any) -> Iterato
         yield client
         return
     try:
-        import distributed
+        import distributed  # noqa: F401  (the extra is installed)
     except ImportError:
         option = "--scheduler" if scheduler else "--workers"
         raise ReplayError(f"{option} needs Dask: {DISTRIBUTED_EXTRA}") from None
@@ -115,11 +115,29 @@ def _cluster(workers: int | None, scheduler: str | None, client: Any) -> Iterato
         return
     if workers is None or workers < 1:
         raise ReplayError("--workers must be at least 1")
-    cluster: Any = distributed.LocalCluster
-    with cluster(n_workers=workers, threads_per_worker=1, processes=True,
-                 dashboard_address=None, silence_logs=logging.ERROR) as local_cluster, \
-            _client(local_cluster, set_as_default=False) as local:
+    with local_cluster(workers) as cluster, _client(cluster, set_as_default=False) as local:
         yield local
+
+
+LOCAL_CONFIG = {"distributed.worker.profile.enabled": False,
+                "distributed.admin.system-monitor.interval": "5s"}
+"""For the cluster `--workers` starts: no statistical profiler (it samples each worker's
+threads every 10 ms, a few per cent of a replay's CPU that nobody reads without a dashboard)
+and a slower system monitor. The workers take this configuration from the process that
+starts them."""
+
+
+@contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A LocalCluster of `workers` single-threaded processes, as `--workers N` runs it."""
+    import dask
+    import distributed
+
+    cluster: Any = distributed.LocalCluster
+    with dask.config.set(LOCAL_CONFIG), \
+            cluster(n_workers=workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=logging.ERROR) as started:
+        yield started
 
 
 def _replay_on(client: Any, job: ReplayJob, units: list[Unit],
