@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from rumpolicy.engine import patterns
 from rumpolicy.policy.operators import BaseOperator, Comparison, Family
 from rumpolicy.policy.values import (
+    is_bare_year,
     read_address,
     read_base64,
     read_bool,
@@ -59,14 +60,10 @@ def _request_address(text: str) -> tuple[int, int] | None:
     return None if address is None or _mapped(address) else address
 
 
-def _is_year(text: str) -> bool:
-    return len(text) == 4 and text.isascii() and text.isdigit()
-
-
 def _request_date(text: str) -> Decimal | None:
     """A request's date; a bare four-digit number reads as a year and as epoch seconds, and no
     request AWS builds carries one, so it is unreadable: undecidable."""
-    return None if _is_year(text) else read_date(text)
+    return None if is_bare_year(text) else read_date(text)
 
 
 class TwoReadings(NamedTuple):
@@ -79,7 +76,7 @@ class TwoReadings(NamedTuple):
 
 def _policy_date(text: str) -> Decimal | TwoReadings | None:
     year = read_date(text)
-    if year is not None and _is_year(text):
+    if year is not None and is_bare_year(text):
         return TwoReadings(year, Decimal(text))
     return year
 
@@ -143,7 +140,7 @@ def unreadable_reason(base: BaseOperator, value: str) -> str:
     if base.family is Family.IP and (address := _address(value)) is not None \
             and _mapped(address):
         return "request_value_ipv4_mapped"
-    if base.family is Family.DATE and _is_year(value):
+    if base.family is Family.DATE and is_bare_year(value):
         return "request_value_year_or_epoch"
     return f"request_value_not_{base.family.value.lower()}"
 

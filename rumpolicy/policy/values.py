@@ -68,6 +68,12 @@ def read_date(text: str) -> Decimal | None:
     return None
 
 
+def is_bare_year(text: str) -> bool:
+    """A bare four-digit date value: the W3C `YYYY` year and as many epoch seconds (the engine
+    decides a comparison with it only where both readings agree)."""
+    return len(text) == 4 and text.isascii() and text.isdigit()
+
+
 def read_bool(text: str) -> bool | None:
     lowered = text.lower()
     if lowered == "true":

@@ -27,7 +27,7 @@ from rumpolicy.engine.principals import caller_problem
 from rumpolicy.policy.arns import PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, split_arn
 from rumpolicy.policy.models import Condition, Policy
 from rumpolicy.policy.operators import Comparison, Family
-from rumpolicy.policy.values import read_date, read_number
+from rumpolicy.policy.values import is_bare_year, read_date, read_number
 from rumpolicy.policy.variables import Escaped, Variable, has_variables, parse_template
 
 ContextValue = str | tuple[str, ...]
@@ -241,8 +241,7 @@ def _options(lookup: str, conditions: list[Condition], substitutes: bool) -> Key
             elif family is Family.DATE:
                 moment = read_date(raw)
                 if moment is not None:  # a bare "2027" is also epoch seconds: probe both
-                    readings = (moment, Decimal(raw)) if len(raw) == 4 and raw.isdigit() \
-                        else (moment,)
+                    readings = (moment, Decimal(raw)) if is_bare_year(raw) else (moment,)
                     for reading in readings:
                         for edge in (reading, reading - 86400, reading + 86400):
                             values[_date_text(edge)] = None

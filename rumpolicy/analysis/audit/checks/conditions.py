@@ -14,7 +14,7 @@ from rumpolicy.analysis.audit.networks import Range, read_range
 from rumpolicy.analysis.audit.registry import check
 from rumpolicy.policy.models import Condition
 from rumpolicy.policy.operators import Comparison, Family
-from rumpolicy.policy.values import read_network
+from rumpolicy.policy.values import is_bare_year, read_network
 
 
 def _conditions(ctx: AuditContext) -> Iterator[tuple[int, Condition]]:
@@ -103,7 +103,7 @@ def four_digit_dates(ctx: AuditContext) -> Iterator[Finding]:
         if condition.operator.base.family is not Family.DATE:
             continue
         for index, value in enumerate(condition.values):
-            if len(value) == 4 and value.isascii() and value.isdigit():
+            if is_bare_year(value):
                 yield ctx.finding("date-two-readings", _paths.value(condition, index),
                                   f"'{value}' under {condition.operator.name} is the year "
                                   f"{value} and {int(value):,} seconds after the epoch; the "
