@@ -162,7 +162,7 @@ def _both_readings(op: Operator, prepared: tuple[Any, ...]) -> tuple[bool | None
     present = condition_result(op, prepared, "", empty_is_value=True)
     absent = condition_result(op, prepared, None)
     if present[0] is not None and present[0] == absent[0]:
-        return present[0], "empty_value_either_reading"
+        return present[0], "empty_value_readings_agree"
     return None, "empty_value_readings_disagree"
 
 
