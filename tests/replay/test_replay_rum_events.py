@@ -68,3 +68,17 @@ def test_what_the_events_lack_is_said_line_by_line():
         "not replayable: name --monitor ARN (an event names its app monitor by id only) and "
         "--caller anonymous|ARN (an event does not say who called)")
     assert dict(unnamed.bad_reasons) == {"not replayable": 1}
+
+
+def test_aws_userid_is_known_for_anonymous_callers_only():
+    """The engine derives aws:userid = anonymous for unsigned callers; a signed caller's is its
+    unique id, which no ARN tells, so such events are not replayable (docs/semantics.md)."""
+    policy = _policy({"StringNotEquals": {"aws:userid": "anonymous"}})
+    anonymous = _replay(policy, json.dumps(EVENT) + "\n", monitor=MONITOR, caller="anonymous")
+    ((outcome, _),) = anonymous.counts.items()
+    assert outcome[1] is Effect.IMPLICIT_DENY
+    signed = _replay(policy, json.dumps(EVENT) + "\n", monitor=MONITOR,
+                     caller="arn:aws:iam::123456789012:user/alice")
+    assert (signed.records, signed.bad_lines[0].message) == (0, (
+        "not replayable: a CloudWatch RUM log event records no aws:userid, which the "
+        "policies read"))

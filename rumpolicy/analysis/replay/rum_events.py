@@ -27,9 +27,10 @@ ANONYMOUS = "anonymous"
 _EXPORT_PREFIX = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ")
 """CloudWatch Logs' export to S3 writes each event as `<ingestion time> <message>`."""
 DERIVED = frozenset({"aws:principalarn", "aws:principalaccount", "aws:principaltype",
-                     "aws:username", "aws:resourceaccount", "aws:userid"})
+                     "aws:username", "aws:resourceaccount"})
 """Keys IAM derives from the caller and the resource (engine/request.py), so known once the
-caller and the monitor are."""
+caller and the monitor are. aws:userid too, for an anonymous caller only: a signed caller's is
+its unique id, which no ARN tells."""
 
 
 def export_message(line: bytes) -> bytes | None:
@@ -48,7 +49,8 @@ def rum_event_request(*, monitor: str | None, caller: str | None,
                       keys_read: Iterable[str]) -> dict[str, Any] | str:
     """The request shape every RUM event of the log stands for, or why none can be replayed.
     It does not depend on the event: the event holds nothing a decision can read."""
-    missing = sorted({k for k in keys_read if k.lower() not in DERIVED})
+    known = DERIVED | {"aws:userid"} if caller == ANONYMOUS else DERIVED
+    missing = sorted({k for k in keys_read if k.lower() not in known})
     needs = []
     if monitor is None:
         needs.append("--monitor ARN (an event names its app monitor by id only)")
