@@ -180,3 +180,23 @@ def test_the_range_reader_reads_what_the_loader_reads(text):
     assert ten is not None
     if isinstance(network, ipaddress.IPv4Network):
         assert found.within(ten) is network.subnet_of(ipaddress.IPv4Network("10.0.0.0/8"))
+
+
+def test_an_anonymous_callers_derived_aws_userid_is_not_a_probe_choice():
+    """The engine derives aws:userid = anonymous for every unsigned caller (IAM's principal-key
+    table), so a Deny on it shuts anonymous callers out: probes must not give them another."""
+    import json
+
+    from rumpolicy.analysis.audit import audit_text
+
+    allow = {"Effect": "Allow", "Principal": "*", "Action": "rum:PutRumEvents",
+             "Resource": monitor_arn("shop")}
+    deny = {**allow, "Effect": "Deny",
+            "Condition": {"StringEquals": {"aws:userid": "anonymous"}}}
+
+    def found(*statements: dict[str, object]) -> list[str]:
+        text = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+        return [f.id for f in audit_text(text, "p.json")]
+
+    assert "public-ingestion" in found(allow)
+    assert "public-ingestion" not in found(allow, deny)

@@ -49,7 +49,7 @@ _MAX_CALLERS = 24
 _MAX_RESOURCES = 16
 
 CALLER_KEYS = frozenset({"aws:principalarn", "aws:principalaccount", "aws:principaltype",
-                         "aws:username"})
+                         "aws:username", "aws:userid"})
 """Keys the engine derives from the caller: probes never set them, callers vary them."""
 RESOURCE_KEYS = frozenset({"aws:resourceaccount"})
 
