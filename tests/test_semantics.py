@@ -164,6 +164,16 @@ def test_numbers_are_decimal_without_exponent() -> None:
         "NumericLessThan": {"aws:EpochTime": "1e3"}})]}) == ["invalid-number"]
 
 
+def test_numbers_and_dates_take_ascii_digits_only() -> None:
+    """Python's `\\d` also matches other scripts' digits; IAM's formats are ASCII."""
+    assert codes({"Statement": [statement(Condition={
+        "NumericLessThan": {"aws:EpochTime": "\u0663"}})]}) == ["invalid-number"]
+    assert codes({"Statement": [statement(Condition={
+        "DateLessThan": {"aws:CurrentTime": "\u0662\u0660\u0662\u0667"}})]}) == ["invalid-date"]
+    allow = policy(statement(Condition={"NumericLessThan": {"aws:EpochTime": "5"}}))
+    assert decide(allow, aws__EpochTime="\u0663") is IMPLICIT
+
+
 def test_partial_wildcard_principals_are_rejected() -> None:
     assert codes({"Statement": [statement(
         Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:role/*"})]}) == ["invalid-principal"]

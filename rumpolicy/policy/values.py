@@ -14,13 +14,13 @@ from decimal import Decimal, InvalidOperation
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)  # not other scripts' digits
 _W3C = re.compile(
     r"(?P<y>\d{4})(?:-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
     r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d+))?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2}))?)?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2}))?)?)?", re.ASCII
 )
-_EPOCH = re.compile(r"\d+(?:\.\d+)?")
+_EPOCH = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
 
 
 def read_number(text: str) -> Decimal | None:
