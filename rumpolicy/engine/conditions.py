@@ -111,14 +111,10 @@ def condition_result(op: Operator, prepared: tuple[Any, ...], value: ContextValu
         read_one = read_request_value(base, value)
         if read_one is None:
             return None, unreadable_reason(base, value)
-        compare = COMPARE[base.comparison]
-        if base.family is Family.DATE:
-            found = _any_hit(compare, read_one, prepared)
-            if found is None:
-                return None, "policy_date_readings_disagree"
-            hit = found != base.negated
-        else:
-            hit = any(compare(read_one, p) for p in prepared) != base.negated
+        found = _any_hit(COMPARE[base.comparison], read_one, prepared)
+        if found is None:
+            return None, "policy_date_readings_disagree"
+        hit = found != base.negated
         if op.qualifier == "ForAllValues":
             return hit, "all_values_match" if hit else "some_value_does_not_match"
         return hit, "value_matches" if hit else "no_value_matches"
