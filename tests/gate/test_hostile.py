@@ -60,7 +60,7 @@ def send(server: GateServer, method: str, path: str, body: bytes = b"",
          headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     """One request on its own connection: (status, headers by lower-case name, body)."""
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=10)
     try:
         connection.request(method, path, body=body, headers=dict(headers or {}))
         response = connection.getresponse()
@@ -118,6 +118,23 @@ def test_the_gates_own_settings_do_make_forwarded_headers_count(tmp_path: Path) 
             name, monitor_id = new_monitor(server, condition)
             assert put_events(server, monitor_id, FORGED)[0] == 200
         assert server.events(name)[0].source_ip == "203.0.113.7"
+    finally:
+        server.stop()
+
+
+def test_an_ipv4_client_of_a_dual_stack_socket_is_decided_on_its_ipv4_address(
+        tmp_path: Path) -> None:
+    """Bound to ::ffff:127.0.0.1 (loopback only), the server sees its IPv4 clients as
+    ::ffff:127.0.0.1, which the engine would find undecidable; the gate unmaps the transport's
+    own address (docs/semantics.md, "Two readings, one answer")."""
+    server = start_gate_server(tmp_path, extra_args=("--host", "::ffff:127.0.0.1"))
+    try:
+        assert server.url.startswith("http://[::ffff:127.0.0.1]:")
+        name, inside = new_monitor(server, {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}})
+        assert put_events(server, inside)[0] == 200
+        assert server.events(name)[0].source_ip == "127.0.0.1"
+        _, outside = new_monitor(server, {"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}})
+        assert put_events(server, outside)[0] == 403
     finally:
         server.stop()
 
