@@ -67,8 +67,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rumpolicy.analysis.replay import ReplayError, format_report, replay_logs, storage_options
-    from rumpolicy.analysis.replay.progress import ProgressLine
     from rumpolicy.analysis.replay.units import SPLIT_BYTES
+    from rumpolicy.cli._progress import ProgressLine
     from rumpolicy.engine import Effect
 
     if args.fail_on is not None and args.against is None:
