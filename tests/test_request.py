@@ -123,3 +123,13 @@ def test_every_validation_names_the_field(fields, message):
 def test_from_dict_names_the_field(data, message):
     with pytest.raises(ValueError, match=message):
         Request.from_dict(data)
+
+
+def test_long_key_names_and_resources_are_not_remembered() -> None:
+    """A hostile context must not fill the caches with megabytes of text (request.py)."""
+    key, resource = "k" * 10_000, "arn:aws:rum:us-east-1:123456789012:appmonitor/" + "x" * 10_000
+    made = Request(resource=resource, context={key: "v"})
+    assert made.get(key) == "v"
+    assert made.get("aws:ResourceAccount") == "123456789012"
+    assert key not in request_module._lowered
+    assert all(cached[1] != resource for cached in request_module._derived)

@@ -127,8 +127,10 @@ def test_an_empty_value_decides_only_where_value_and_absence_agree() -> None:
         "Null": {"rum:alias": "true"}}))
     assert decide(deny_missing, rum__alias="") is EXPLICIT
     assert decide(deny_missing, rum__alias="a") is ALLOW
-    every = policy(statement(Condition={"ForAllValues:StringEquals": {"rum:alias": ["a"]}}))
-    assert decide(every, rum__alias="") is IMPLICIT
+    every = policy(statement(), statement(Effect="Deny", Condition={
+        "ForAllValues:StringEquals": {"rum:alias": ["a"]}}))
+    assert decide(every, rum__alias="") is EXPLICIT  # false as a value, true when absent
+    assert decide(every, rum__alias="b") is ALLOW
 
 
 def test_for_any_value_if_exists_on_an_absent_key_is_undecidable() -> None:

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from rumpolicy.engine.principals import ANONYMOUS, Caller, CallerKind, parse_caller
+from rumpolicy.policy.arns import split_arn
 
 ContextValue = str | tuple[str, ...]
 PUT_RUM_EVENTS = "rum:PutRumEvents"
@@ -29,6 +30,9 @@ REQUEST_FIELDS = frozenset({"action", "resource", "principal", "context"})
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _CACHE_ENTRIES = 16_384
 """Per cache; a full cache starts afresh, which costs one miss per entry, never a wrong answer."""
+_CACHED_TEXT = 128
+"""Longer key names (and callers and resources past four times this) are not remembered, so a
+hostile context cannot fill the caches with megabytes of text."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, init=False)
@@ -91,6 +95,9 @@ class Request:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Request:
         """Build a request from its JSON shape (`to_dict`); raises ValueError naming the field."""
+        if not isinstance(data, Mapping):
+            raise ValueError("a request must be an object of action, resource, principal and "
+                             "context")
         if not data.keys() <= REQUEST_FIELDS:
             unknown = sorted(set(data) - REQUEST_FIELDS)
             raise ValueError(f"unknown request field(s): {', '.join(unknown)}")
@@ -128,9 +135,10 @@ def _lower(key: object) -> str:
     if not isinstance(key, str):
         raise ValueError(f"context keys must be strings, not {key!r}")
     low = key.lower()
-    if len(_lowered) >= _CACHE_ENTRIES:
-        _lowered.clear()
-    _lowered[key] = low
+    if len(key) <= _CACHED_TEXT:
+        if len(_lowered) >= _CACHE_ENTRIES:
+            _lowered.clear()
+        _lowered[key] = low
     return low
 
 
@@ -144,9 +152,9 @@ def _derive(principal: str | None, resource: str) -> _Derived:
     Raises ValueError for a principal that is not a caller ARN."""
     caller = parse_caller(principal)
     values: dict[str, ContextValue] = {}
-    parts = resource.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[4]:  # as policy.arns.split_arn
-        values["aws:resourceaccount"] = parts[4]
+    arn = split_arn(resource)
+    if arn is not None and arn.account:
+        values["aws:resourceaccount"] = arn.account
     values["aws:principaltype"] = caller.kind.value
     if caller.kind is CallerKind.ANONYMOUS:
         values["aws:principalaccount"] = ANONYMOUS
@@ -157,7 +165,9 @@ def _derive(principal: str | None, resource: str) -> _Derived:
         values["aws:principalarn"] = caller.role_arn or caller.arn
         if caller.kind is CallerKind.USER and caller.name:
             values["aws:username"] = caller.name
-    if len(_derived) >= _CACHE_ENTRIES:
-        _derived.clear()
-    found = _derived[(principal, resource)] = (caller, values)
+    found = (caller, values)
+    if len(resource) + len(principal or "") <= 4 * _CACHED_TEXT:
+        if len(_derived) >= _CACHE_ENTRIES:
+            _derived.clear()
+        _derived[(principal, resource)] = found
     return found

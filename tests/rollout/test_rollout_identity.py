@@ -55,6 +55,8 @@ def test_identity_lines_name_a_file_and_its_principal():
      "t.rollout:3:30: 'arn:aws:iam::123456789012:group/devs' is not an IAM user or role ARN or "
      "an STS session ARN: which users belong to a group is not known"),
     ('identity policy "" for ' + ROLE, "t.rollout:3:17: empty file name"),
+    ('identity policy "a\\u0000b" for ' + ROLE,
+     "t.rollout:3:17: a file name cannot hold a NUL character (\\u0000)"),
     ('identity policy "f.json"', "t.rollout:3:25: the line ends too early: expected 'for'"),
     (f'identity policy "a.json" for {ROLE}\nidentity policy "b.json" for {ROLE}',
      f"t.rollout:4:30: {ROLE} is given twice: give each principal one identity policy; "

@@ -138,13 +138,19 @@ class _Reader:
         token = node.children[0]
         if token.type == "NONE":
             return PolicySource(None, "none", where)
-        written = self._string(token)
+        written = self._file_name(token)
         if written is None:
             return None
-        if not written:
-            self.fail("empty file name", _position(token))
-            return None
         return PolicySource(self.path.parent / written, written, where)
+
+    def _file_name(self, token: Any) -> str | None:
+        """A quoted file name; None (and the problem reported) when it names no file."""
+        written = self._string(token)
+        if written is not None and (not written or "\0" in written):
+            self.fail("empty file name" if not written else "a file name cannot hold a NUL "
+                      "character (\\u0000)", _position(token))
+            return None
+        return written
 
     def _policy(self, node: Any) -> None:
         self.policy = self._source(node, "policy", self.policy)
@@ -172,12 +178,9 @@ class _Reader:
 
     def _identity(self, node: Any) -> None:
         file_token, arn_token = node.children
-        written = self._string(file_token)
+        written = self._file_name(file_token)
         principal = self._text(arn_token)
         if written is None or principal is None:
-            return
-        if not written:
-            self.fail("empty file name", _position(file_token))
             return
         problem = holder_problem(principal) or next(filter(None, (
             _on_line(same_principal(i.principal, principal), i) for i in self.identities)), None)
