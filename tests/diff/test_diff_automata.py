@@ -146,3 +146,21 @@ def test_date_witnesses_read_back_as_the_same_instant(value):
     text = date_text(value)
     if text is not None:
         assert read_date(text) == value
+
+
+def test_the_first_instant_of_year_one_can_be_a_threshold():
+    """The day before 0001-01-01T00:00:00Z can still be named (`+23:59`): the interval before
+    it needs a witness (it raised InternalError: 'no date string for the interval')."""
+    base = BASE_OPERATORS["DateEquals"]
+    first = read_date("0001-01-01")
+    assert first is not None
+    values = OrderedValues([first], lambda s: read_request_value(base, s), dates=True)
+    earlier = values.classify("0001-01-01T00:00:00+01:00")
+    assert earlier is not None and earlier != values.classify("0001-01-01T00:00:00Z")
+    assert values.reps[earlier].endswith("+23:59")
+
+
+@given(st.decimals(min_value=Decimal(-62135683140), max_value=Decimal(-62135596800), places=3))
+def test_date_witnesses_of_the_last_day_before_year_one_read_back(value):
+    text = date_text(value)
+    assert text is not None and read_date(text) == value

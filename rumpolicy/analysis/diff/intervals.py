@@ -134,7 +134,10 @@ class IpValues:
 
 # --- numbers and dates -----------------------------------------------------------------------
 
-_DATE_MIN = Decimal(int(datetime(1, 1, 1, tzinfo=UTC).timestamp())) - 86_340
+_YEAR_ONE = Decimal(int(datetime(1, 1, 1, tzinfo=UTC).timestamp()))
+_LATEST_OFFSET = 86_340
+"""+23:59, the largest zone offset a date string may carry."""
+_DATE_MIN = _YEAR_ONE - _LATEST_OFFSET
 """The earliest instant a date string can name: 0001-01-01T00:00:00+23:59."""
 
 
@@ -161,18 +164,20 @@ def number_text(value: Decimal) -> str:
 
 def date_text(value: Decimal) -> str | None:
     """A date string `read_date` reads back as `value`: ISO 8601 in UTC when the year fits in
-    four digits, else epoch seconds (which cannot be negative)."""
+    four digits; in the last day before 0001-01-01T00:00:00Z, that day's time at +23:59 (the
+    earliest instants a date string can name); else epoch seconds (which cannot be negative)."""
     whole = int(value.to_integral_value(rounding="ROUND_FLOOR"))
     fraction = value - whole
+    zone, offset = ("+23:59", _LATEST_OFFSET) if _DATE_MIN <= value < _YEAR_ONE else ("Z", 0)
     try:
-        moment = datetime.fromtimestamp(whole, UTC)
+        moment = datetime.fromtimestamp(whole + offset, UTC)
     except (OverflowError, OSError, ValueError):
         moment = None
     if moment is not None and 1 <= moment.year <= 9999:
         text = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"
         if fraction:
             text += "." + number_text(fraction).split(".")[1]
-        return text + "Z"
+        return text + zone
     if value >= 0:
         text = number_text(value)
         return text if "." in text or len(text) != 4 else text + ".0"
