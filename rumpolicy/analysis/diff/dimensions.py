@@ -337,7 +337,7 @@ def _single_values(reading: Reading, key: str,
             continue  # reads presence only: the absent class already stands apart
         families.add(condition.operator.base.family)
         resolution = reading.resolution(ref, key)
-        for template in ref.templates(condition):
+        for template in reading.templates(ref, condition)[0]:
             shown, values = resolved_values(condition, [template], resolution)
             prepared.extend(zip([condition] * len(values), shown, values, strict=True))
     if families == {Family.IP}:

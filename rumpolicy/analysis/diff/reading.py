@@ -33,14 +33,14 @@ from rumpolicy.analysis.diff.callers import (
 )
 from rumpolicy.analysis.diff.describe import join_or
 from rumpolicy.analysis.diff.identities import IdentityPolicies
-from rumpolicy.engine.conditions import judge, resolved_values, template_of
+from rumpolicy.engine.conditions import condition_templates, judge, resolved_values
 from rumpolicy.engine.decision import ContextValue
 from rumpolicy.engine.evaluate import resource_check, resource_template
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.arns import split_arn
 from rumpolicy.policy.models import Condition, Policy, Statement
 from rumpolicy.policy.operators import Family
-from rumpolicy.policy.variables import Template, Variable
+from rumpolicy.policy.variables import Template, Variable, has_variables
 
 DUMMY_RESOURCE = "arn:aws:rum:us-east-1:000000000000:appmonitor/rumpolicy-diff"
 """Stands in for the resource where only variables need resolving."""
@@ -50,7 +50,6 @@ MAX_VARIANTS = 64
 """Variants per statement (one per combination of its related keys' constants)."""
 Binding = tuple[tuple[str, str], ...]
 STRINGISH = frozenset({Family.STRING, Family.ARN, Family.BOOL})
-_SUBSTITUTED = (Family.STRING, Family.ARN)
 _FAMILY_WORDS = {Family.STRING: "a string", Family.ARN: "an ARN", Family.BOOL: "a boolean",
                  Family.IP: "an IP address", Family.NUMERIC: "a number", Family.DATE: "a date",
                  Family.BINARY: "binary data"}
@@ -93,10 +92,6 @@ class StatementRef:
         s = self.statement
         return s.action if s.action is not None else s.not_action or ()
 
-    def templates(self, condition: Condition) -> list[Template]:
-        substitutes = self.policy.substitutes_variables and \
-            condition.operator.base.family in _SUBSTITUTED
-        return [template_of(v, substitutes) for v in condition.values]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +119,12 @@ class Reading:
     identities: IdentityPolicies
     _conditions: dict[str, list[tuple[StatementRef, Condition]]] = field(
         default_factory=dict, repr=False)
+    _templates: dict[tuple[int, bool], tuple[tuple[Template, ...], bool]] = field(
+        default_factory=dict, repr=False)
+    """(id of a condition, substitutes) -> its templates and whether any has a variable."""
+    _results: dict[tuple[int, bool, ContextValue | None], bool | None] = field(
+        default_factory=dict, repr=False)
+    """Results of the conditions without variables, by (id, substitutes, value)."""
 
     @property
     def everything(self) -> int:
@@ -152,13 +153,33 @@ class Reading:
         """A request to resolve the statement's variables with: `key` has no single value."""
         return Request(resource=DUMMY_RESOURCE, context=self.context(key, None, ref.binding))
 
+    def templates(self, ref: StatementRef, condition: Condition
+                  ) -> tuple[tuple[Template, ...], bool]:
+        """The engine's templates of the condition (parsed once; the diff asks for them for
+        every class of every key), and whether any reads a variable."""
+        key = (id(condition), ref.policy.substitutes_variables)
+        found = self._templates.get(key)
+        if found is None:
+            templates = condition_templates(condition, key[1])
+            found = self._templates[key] = (templates, any(map(has_variables, templates)))
+        return found
+
     def condition_result(self, ref: StatementRef, condition: Condition,
                          value: ContextValue | None) -> bool | None:
-        """The engine's result for `condition` when its key holds `value`."""
-        request = Request(resource=DUMMY_RESOURCE,
-                          context=self.context(condition.key.lower(), value, ref.binding))
-        shown, prepared = resolved_values(condition, ref.templates(condition), request)
-        return judge(condition, shown, prepared, value).result
+        """The engine's result for `condition` when its key holds `value`; remembered for a
+        condition without variables, whose result depends on the value alone."""
+        templates, variable = self.templates(ref, condition)
+        memo = None if variable else (id(condition), ref.policy.substitutes_variables, value)
+        if memo is not None and memo in self._results:
+            return self._results[memo]
+        request = None if memo is not None else Request(
+            resource=DUMMY_RESOURCE,
+            context=self.context(condition.key.lower(), value, ref.binding))
+        shown, prepared = resolved_values(condition, templates, request)
+        result = judge(condition, shown, prepared, value).result
+        if memo is not None:
+            self._results[memo] = result
+        return result
 
     def passes(self, ref: StatementRef, key: str, value: ContextValue | None) -> bool:
         """Whether everything in the statement that reads `key` lets it apply: an undecidable
@@ -229,7 +250,7 @@ def read_policies(old: Policy | None, new: Policy | None, monitor: str | None,
             key = name(condition.key)
             family = condition.operator.base.family
             families.setdefault(key, {}).setdefault(family, []).append(ref.where(condition.path))
-            for template in ref.templates(condition):
+            for template in condition_templates(condition, ref.policy.substitutes_variables):
                 for variable in variables_of(template):
                     used = name(variable.key)
                     variables.add(used)
