@@ -109,7 +109,7 @@ class PrincipalMatch(StrEnum):
         return self not in (PrincipalMatch.NONE, PrincipalMatch.EXCLUDED)
 
 
-def _names(entry: str, caller: Caller) -> PrincipalMatch:
+def names_caller(entry: str, caller: Caller) -> PrincipalMatch:
     """How one AWS principal value names the caller."""
     if entry == "*":
         return PrincipalMatch.WILDCARD
@@ -137,7 +137,7 @@ def match_principal(principals: Principals, caller: Caller) -> tuple[PrincipalMa
         return PrincipalMatch.WILDCARD, "*"
     best: tuple[PrincipalMatch, str] = (PrincipalMatch.NONE, "")
     for entry in principals.values("AWS"):
-        found = _names(entry, caller)
+        found = names_caller(entry, caller)
         if found.matched and (not best[0].matched or
                               _STRENGTH.index(found) < _STRENGTH.index(best[0])):
             best = (found, entry)
@@ -162,7 +162,7 @@ def match_not_principal(principals: Principals, caller: Caller) -> tuple[Princip
         identities.append({PrincipalMatch.ROLE})
     if caller.kind is not CallerKind.ROOT:
         identities.append({PrincipalMatch.ACCOUNT})
-    named = {_names(entry, caller) for entry in entries}
+    named = {names_caller(entry, caller) for entry in entries}
     unlisted = [wanted for wanted in identities if not wanted & named]
     if unlisted:
         return PrincipalMatch.NOT_PRINCIPAL, ""

@@ -17,11 +17,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from rumpolicy.engine.principals import Caller, CallerKind, parse_caller
+from rumpolicy.engine.principals import (
+    Caller,
+    CallerKind,
+    PrincipalMatch,
+    names_caller,
+    parse_caller,
+)
 from rumpolicy.engine.request import Request
 from rumpolicy.policy.models import Policy
 
 _EXAMPLE = "arn:aws:iam::123456789012:role/rum-forwarder"
+
+_HELD = (PrincipalMatch.EXACT, PrincipalMatch.ROLE)
+"""How a holder ARN names a caller that holds its policy (never through the account)."""
 
 
 def holder_problem(principal: str) -> str | None:
@@ -99,13 +108,8 @@ class IdentityPolicies:
     def holds(self, index: int, caller: Caller) -> bool:
         """Whether `caller` holds the policy attached to the `index`th principal."""
         holder = self._holders[index]
-        if caller.arn == holder.arn:
-            return True
-        if holder.kind is not CallerKind.ROLE or caller.kind is not CallerKind.ROLE_SESSION:
-            return False
-        assert holder.arn is not None and caller.role_arn is not None
-        prefix = caller.role_arn.rpartition(":role/")[0] + ":role/"
-        return holder.arn.startswith(prefix) and holder.name == caller.name
+        assert holder.arn is not None
+        return names_caller(holder.arn, caller) in _HELD  # the caller, or its session's role
 
     def held_by(self, request: Request) -> tuple[Policy, ...]:
         """The identity policies the request's caller holds, to pass to `evaluate`."""
