@@ -15,7 +15,7 @@ from rumpolicy.gate.json_rules import refusal
 from rumpolicy.gate.records import StoredBatch
 
 DB_NAME = "rumpolicy-gate.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: monitors, policies and batches. 2: tags, metrics destinations and metric definitions."""
 WAL_CHECKPOINT_PAGES = 16000
 """SQLite's own checkpoint, run by the commit that takes the WAL past ~16 MB, is the backstop
@@ -66,6 +66,23 @@ CREATE TABLE metric_definitions (
     destination TEXT NOT NULL,
     destination_arn TEXT NOT NULL,
     definition TEXT NOT NULL,
+    FOREIGN KEY (monitor_id, destination, destination_arn)
+        REFERENCES metrics_destinations (monitor_id, destination, destination_arn)
+        ON DELETE CASCADE
+);
+"""
+"""As released: version 2 stores exist. A CloudWatch destination has no ARN: its
+destination_arn is '' (a key column cannot be NULL)."""
+
+_TO_V3 = """
+DROP TABLE metric_definitions;
+CREATE TABLE metric_definitions (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    monitor_id TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    destination_arn TEXT NOT NULL,
+    definition TEXT NOT NULL,
     canonical TEXT NOT NULL,
     weight INTEGER NOT NULL,
     UNIQUE (monitor_id, destination, destination_arn, canonical),
@@ -74,12 +91,13 @@ CREATE TABLE metric_definitions (
         ON DELETE CASCADE
 );
 """
-"""A CloudWatch destination has no ARN: its destination_arn is '' (a key column cannot be
-NULL). A definition is the MetricDefinitionRequest members as JSON; `canonical` is the form
-that tells two definitions are the same (one per destination) and `weight` what it counts
-toward the destination's quota (gate/metric_rules.py)."""
+"""Version 2 released the table without the columns the metric-definition operations need;
+no release wrote to it, so it is made again. A definition is the MetricDefinitionRequest
+members as JSON; `canonical` is the form that tells two definitions are the same (one per
+destination) and `weight` what it counts toward the destination's quota
+(gate/metric_rules.py)."""
 
-_MIGRATIONS = (_SCHEMA_V1, _TO_V2)
+_MIGRATIONS = (_SCHEMA_V1, _TO_V2, _TO_V3)
 """_MIGRATIONS[n] takes a store at version n to n + 1."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
 import time
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rumpolicy.gate import _sqlite
+from rumpolicy.gate import Gate, _sqlite
 from rumpolicy.gate import storage as storage_module
 from rumpolicy.gate._writer import WriterProcess
 from rumpolicy.gate.storage import (
@@ -221,6 +222,31 @@ def test_a_store_written_by_schema_version_1_opens_and_migrates(tmp_path: Path) 
     assert store.query("PRAGMA user_version") == [(_sqlite.SCHEMA_VERSION,)]
     assert store.query("SELECT count(*) FROM metric_definitions") == [(0,)]
     store.close()
+
+
+def test_a_store_written_by_schema_version_2_opens_and_takes_metric_definitions(
+        tmp_path: Path) -> None:
+    """Version 2 was released with a metric_definitions table that lacked the columns the
+    metrics operations write (a 500 on BatchCreateRumMetricDefinitions, found in review)."""
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    for script in (_sqlite._SCHEMA_V1, _sqlite._TO_V2):
+        db.executescript(script)
+    db.execute("PRAGMA user_version=2")
+    db.commit()
+    db.close()
+    store = Storage(tmp_path)
+    assert store.query("PRAGMA user_version") == [(_sqlite.SCHEMA_VERSION,)]
+    columns = [row[1] for row in store.query("PRAGMA table_info(metric_definitions)")]
+    assert {"canonical", "weight"} <= set(columns)
+    store.close()
+    gate = Gate(data_dir=tmp_path)
+    gate.create_app_monitor(Name="shop", Domain="example.com")
+    gate.put_rum_metrics_destination(AppMonitorName="shop", Destination="CloudWatch")
+    created = gate.batch_create_rum_metric_definitions(
+        AppMonitorName="shop", Destination="CloudWatch",
+        MetricDefinitions=[{"Name": "SessionCount", "EventPattern": json.dumps(
+            {"event_type": ["com.amazon.rum.session_start_event"]})}])
+    assert (len(created["MetricDefinitions"]), created["Errors"]) == (1, [])
 
 
 def test_a_store_from_a_newer_rumpolicy_is_refused(tmp_path: Path) -> None:
