@@ -35,6 +35,7 @@ filters, and only the batches of the events on the page are read again to build 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import weakref
@@ -136,9 +137,12 @@ def _one(name: str, values: frozenset[str]) -> Match:
     return lambda entry: entry[4][facet] in values
 
 
+_INTEGER = re.compile(r"-?\d+", re.ASCII)
+
+
 def _position(token: str) -> tuple[int, int, int]:
     parts = decode_token(token).split(".")
-    if len(parts) != 3 or not all(p.lstrip("-").isdigit() for p in parts):
+    if len(parts) != 3 or not all(_INTEGER.fullmatch(p) for p in parts):
         raise member_error("NextToken", token, "Member must be a token returned by a previous "
                                                "call")
     return int(parts[0]), int(parts[1]), int(parts[2])

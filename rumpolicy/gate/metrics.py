@@ -14,6 +14,7 @@ nothing. Each rule the documents leave open is listed in docs/semantics.md ("The
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from rumpolicy.gate.metric_rules import CLOUDWATCH, EVIDENTLY
 from rumpolicy.gate.paging import page
 from rumpolicy.gate.registry import Registry
 from rumpolicy.gate.validation import member_error
+from rumpolicy.policy.arns import split_arn
 
 MAX_DEFINITIONS = 2000
 """Per destination, each dimension value counting as one (BatchCreateRumMetricDefinitions; the
@@ -117,12 +119,15 @@ def _destination(members: Mapping[str, Any]) -> Destination:
 def _check_arn(member: str, arn: str, service: str, resource: str, what: str) -> None:
     """The model only asks for `arn:` somewhere in the text; the gate wants the ARN of the
     resource the member names (docs/semantics.md)."""
-    parts = arn.split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn" or not parts[1] or parts[2] != service \
-            or bool(parts[3]) != (service != "iam") \
-            or not parts[4].isdigit() or len(parts[4]) != 12 \
-            or not parts[5].startswith(resource) or parts[5] == resource:
+    parts = split_arn(arn)
+    if parts is None or not parts.partition or parts.service != service \
+            or bool(parts.region) != (service != "iam") \
+            or not _ACCOUNT.fullmatch(parts.account) \
+            or not parts.resource.startswith(resource) or parts.resource == resource:
         raise member_error(member, arn, f"Member must be {what}")
+
+
+_ACCOUNT = re.compile(r"\d{12}", re.ASCII)
 
 
 def _destinations(registry: Registry, monitor_id: str) -> list[tuple[str, str, str | None]]:

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from rumpolicy.gate import Gate, GateError, Origin
 from rumpolicy.gate.ingest_rules import MAX_CUSTOM_DETAILS
+from rumpolicy.gate.paging import encode_token
 from rumpolicy.testing.gate_fixture import GateServer
 
 from ._helpers import NOW, alias_policy, batch, encoded, event, make_gate
@@ -543,3 +544,15 @@ def test_boto3_custom_events_follow_update_app_monitor_on_a_live_server(
     put_pair()
     assert custom_kept() == 1
     assert [len(b.events) for b in rum_gate.events(name)] == [1, 2]
+
+
+@pytest.mark.parametrize("position", ["\u0661.\u0662.\u0663", "1.2", "1.2.x", "-.1.2"])
+def test_a_token_that_no_call_returned_is_refused(position: str) -> None:
+    """Tokens hold three ASCII integers; other digits are not a position (review)."""
+    gate = Gate()
+    gate.create_app_monitor(Name="shop", Domain="example.com")
+    with pytest.raises(GateError) as refused:
+        gate.get_app_monitor_data(Name="shop", TimeRange={"After": 0},
+                                  NextToken=encode_token(position))
+    assert refused.value.code == "ValidationException"
+    assert "Member must be a token returned by a previous call" in refused.value.message

@@ -156,6 +156,8 @@ def test_a_cloudwatch_destination_takes_neither_arn_nor_role(g: Gate) -> None:
       "IamRoleArn": ROLE}, "DestinationArn"),
     ({**EV, "IamRoleArn": "arn:aws:iam::123456789012:user/alice"}, "IamRoleArn"),
     ({**EV, "IamRoleArn": "arn:aws:iam::12345:role/short-account"}, "IamRoleArn"),
+    ({**EV, "IamRoleArn": "arn:aws:iam::\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+      "\u0660\u0661\u0662:role/arabic-indic-digits"}, "IamRoleArn"),
     ({**EV, "IamRoleArn": "arn:aws:iam:us-east-1:123456789012:role/regional"}, "IamRoleArn"),
     ({**EV, "DestinationArn": "arn:aws:evidently::123456789012:project/p",
       "IamRoleArn": ROLE}, "DestinationArn"),
