@@ -780,6 +780,10 @@ def test_the_operations_over_http_through_boto3(rum_client: Any) -> None:
     rum_client.update_rum_metric_definition(
         AppMonitorName=name, MetricDefinitionId=ids[0],
         MetricDefinition={**CUSTOM, "Namespace": "Other"}, **CW)
+    updated = rum_client.batch_get_rum_metric_definitions(AppMonitorName=name,
+                                                          MaxResults=100, **CW)
+    [first] = [d for d in updated["MetricDefinitions"] if d["MetricDefinitionId"] == ids[0]]
+    assert (first["Name"], first["Namespace"]) == (CUSTOM["Name"], "Other")
     deleted = rum_client.batch_delete_rum_metric_definitions(
         AppMonitorName=name, MetricDefinitionIds=[ids[0], ids[1], "gone"], **CW)
     assert deleted["MetricDefinitionIds"] == ids[:2]
