@@ -4,8 +4,12 @@ mistyped flag meant, `--format`/`--output`, what `--monitor` means, reading and 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
+import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -77,10 +81,54 @@ def emit(args: argparse.Namespace, text: str) -> None:
     if output is None:
         sys.stdout.write(text)
         return
+    write_file(Path(output), text, f"--output {output}")
+
+
+def write_file(path: Path, text: str, label: str) -> None:
+    """Write a report, a baseline or JUnit XML whole or not at all: into a temporary file beside
+    the target, then renamed over it, so a failure never leaves an empty or cut-off file where
+    a good one was. `label` names the target in the error (`--output FILE`)."""
+    data = _encode(text)
+    target = Path(os.path.realpath(path))  # through a symlink, as a plain write would go
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        if target.exists() and not target.is_file():  # /dev/null, a FIFO: nothing to replace
+            with open(target, "wb") as stream:
+                stream.write(data)
+            return
+        _replace(target, data)
     except OSError as err:
-        raise UsageError(f"--output {output}: cannot write: {err.strerror}") from None
+        raise UsageError(f"{label}: cannot write: {err.strerror or err}") from None
+
+
+def _encode(text: str) -> bytes:
+    """UTF-8; a file name that is not UTF-8 (held as surrogate escapes) gets its own bytes back,
+    any other unencodable character a backslash escape, never a crash."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """The temporary file gets the mode the target has, or a new file's usual mode."""
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else _new_file_mode()
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def to_stdout(args: argparse.Namespace) -> bool:

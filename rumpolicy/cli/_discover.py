@@ -72,15 +72,20 @@ def settings(args: argparse.Namespace) -> Settings:
 
 
 def discover(args: argparse.Namespace, config: AuditConfig) -> Discovery:
-    """The files to read (not '-'); a path that does not exist is a usage error."""
+    """The files to read (not '-'); a path that does not exist, or an `--exclude` pattern
+    that cannot be compiled, is a usage error."""
     from rumpolicy.analysis.sources import PatternSet
     from rumpolicy.analysis.sources import discover as walk
+    from rumpolicy.analysis.sources.globs import GlobError
 
     paths = [Path(p) for p in args.paths if p != "-"]
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
-    excludes = [config.excludes(), PatternSet.of(Path.cwd(), args.exclude, "--exclude")]
+    try:
+        excludes = [config.excludes(), PatternSet.of(Path.cwd(), args.exclude, "--exclude")]
+    except GlobError as err:
+        raise UsageError(str(err)) from None
     found = walk(paths, excludes, force_exclude=args.force_exclude)
     if not found.files and "-" not in args.paths:  # like ruff: said, but not an error
         print(f"rumpolicy: warning: no files to read under {' '.join(args.paths)} (after "

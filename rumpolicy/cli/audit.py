@@ -23,6 +23,7 @@ from rumpolicy.cli._common import (
     add_output,
     emit,
     to_stdout,
+    write_file,
 )
 from rumpolicy.cli._discover import add_discovery, discover, load_config, settings
 
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         results.append(FileResult(STDIN, contents.kind, tuple(findings), silenced))
     result = collect(iter(results), config)
     if args.write_baseline:
-        _write(Path(args.write_baseline), baseline.render(result.findings))
+        write_file(Path(args.write_baseline), baseline.render(result.findings),
+                   args.write_baseline)
         print(f"rumpolicy: wrote {len(result.findings)} findings to {args.write_baseline}",
               file=sys.stderr)
         return EXIT_OK
@@ -124,13 +126,6 @@ def _load_baseline(path: Path) -> Counter[tuple[str, str, str]]:
         return load(path)
     except BaselineError as err:
         raise UsageError(str(err)) from None
-
-
-def _write(path: Path, content: str) -> None:
-    try:
-        path.write_text(content, encoding="utf-8")
-    except OSError as err:
-        raise UsageError(f"{path}: cannot write: {err.strerror}") from None
 
 
 def _list_checks(args: argparse.Namespace) -> int:

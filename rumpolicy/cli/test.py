@@ -15,11 +15,11 @@ from rumpolicy.cli._common import (
     EXIT_FAIL,
     EXIT_OK,
     EXIT_USAGE,
-    UsageError,
     add_format,
     add_output,
     emit,
     policy_files,
+    write_file,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         emit(args, format_outcomes(results, verbose=not args.quiet))
     if args.junit:
-        _write(Path(args.junit), to_junit(results))
+        write_file(Path(args.junit), to_junit(results), f"--junit {args.junit}")
     if any(r.problems for r in results):
         return EXIT_USAGE
     return EXIT_FAIL if any(r.failed for r in results) else EXIT_OK
@@ -67,10 +67,3 @@ def _file_json(result: FileOutcome) -> dict[str, Any]:
         "expectations": [{"expectation": o.summary, "passed": o.passed, "detail": o.detail,
                           "seconds": round(o.seconds, 6)} for o in result.outcomes],
     }
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise UsageError(f"--junit {path}: cannot write: {err.strerror}") from None

@@ -26,7 +26,7 @@ from typing import Any
 from rumpolicy._suggest import did_you_mean
 from rumpolicy.analysis.audit.catalogue import CATALOGUE
 from rumpolicy.analysis.audit.findings import Finding, Severity
-from rumpolicy.analysis.sources.globs import PatternSet
+from rumpolicy.analysis.sources.globs import GlobError, PatternSet, parse_pattern
 
 _SEVERITIES = tuple(s.value for s in Severity)
 
@@ -77,12 +77,21 @@ def find_config(start: Path) -> Path | None:
 
 
 def _has_tool_table(pyproject: Path) -> bool:
+    """Whether the file sets `tool.rumpolicy`, in any of TOML's spellings (`[tool.rumpolicy]`,
+    `[tool]` then `rumpolicy.audit...`, inline tables): decided by parsing, which only a file
+    mentioning rumpolicy pays for. A file that is not TOML but mentions rumpolicy is taken,
+    so the user hears why their configuration is not read."""
     try:
         text = pyproject.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return re.search(r"^\s*\[\s*tool\.rumpolicy\b", text, re.MULTILINE) is not None or \
-        re.search(r"^\s*tool\.rumpolicy\b", text, re.MULTILINE) is not None
+    if "rumpolicy" not in text:
+        return False
+    try:
+        tool = tomllib.loads(text).get("tool")
+    except tomllib.TOMLDecodeError:
+        return True
+    return isinstance(tool, dict) and "rumpolicy" in tool
 
 
 def load_config(path: Path) -> AuditConfig:
@@ -115,7 +124,7 @@ class _Reader:
 
     def read(self, data: dict[str, Any]) -> AuditConfig:
         if self.path.name == "pyproject.toml":
-            tool = data.get("tool", {}).get("rumpolicy", {})
+            tool = self.table(self.table(data, "tool", "tool"), "rumpolicy", "tool.rumpolicy")
             prefix = "tool.rumpolicy"
         else:
             tool, prefix = data, ""
@@ -125,12 +134,20 @@ class _Reader:
         if not isinstance(section, dict):
             raise self.fail("audit", f"[{where}] must be a table")
         readers: dict[str, Callable[[Any, str], Any]] = {
-            "exclude": self.strings, "disable": self.check_ids, "severity": self.severities,
+            "exclude": self.globs, "disable": self.check_ids, "severity": self.severities,
             "per-file-ignores": self.per_file, "fail-on": self.one_severity}
         self.only(section, tuple(readers), f"[{where}]")
         values = {key.replace("-", "_"): readers[key](value, key)
                   for key, value in section.items()}
         return AuditConfig(base=self.path.parent.absolute(), source=str(self.path), **values)
+
+    def table(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        """`parent[key]` ({} when absent), which must be a table: `tool = 3` is an error
+        naming the file, not a crash."""
+        value = parent.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, f"[{where}] must be a table, not {_kind(value)}")
+        return value
 
     def only(self, table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
         for key in table:
@@ -142,6 +159,19 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(key, f"'{key}' must be a list of strings")
         return tuple(value)
+
+    def globs(self, value: Any, key: str) -> tuple[str, ...]:
+        """Checked now, so that a pattern that cannot be compiled is reported at its line."""
+        patterns = self.strings(value, key)
+        for pattern in patterns:
+            self.glob(pattern, key)
+        return patterns
+
+    def glob(self, pattern: str, key: str) -> None:
+        try:
+            parse_pattern(pattern)
+        except GlobError as err:
+            raise self.fail(pattern, f"'{key}': {err}") from None
 
     def check_ids(self, value: Any, key: str) -> frozenset[str]:
         ids = self.strings(value, key)
@@ -173,8 +203,19 @@ class _Reader:
         if not isinstance(value, dict):
             raise self.fail(key, "'per-file-ignores' must be a table of glob = [check ids]")
         base = self.path.parent.absolute()
-        return tuple((PatternSet.of(base, [glob], str(self.path)), self.check_ids(ids, glob))
-                     for glob, ids in value.items())
+        ignores = []
+        for glob, ids in value.items():
+            self.glob(glob, key)
+            ignores.append((PatternSet.of(base, [glob], str(self.path)),
+                            self.check_ids(ids, glob)))
+        return tuple(ignores)
+
+
+def _kind(value: Any) -> str:
+    """How a message names a TOML value's type."""
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "an array"}
+    return names.get(type(value), "a date or time")
 
 
 def _locate(text: str, key: str) -> tuple[int, int]:

@@ -81,6 +81,7 @@ def template_policies(root: Mapping, file: str, lines: list[str], settings: Sett
             if document is None:
                 continue
             text, places = resolver.resolve(document)
+            _require_text(text, document)
         except _Stop as stop:
             snippet = lines[stop.place[0] - 1] if 0 < stop.place[0] <= len(lines) else ""
             ignored = frozenset() if stop.code == "template-invalid" else _quiet_ignores(resource)
@@ -90,6 +91,14 @@ def template_policies(root: Mapping, file: str, lines: list[str], settings: Sett
         policies.append(PolicyText(file, text, place, PositionMap.of(text, places),
                                    tuple(lines), tuple(ignore)))
     return policies, problems
+
+
+def _require_text(text: str, document: Node) -> None:
+    """An empty document (`!Sub ""`) is the template's mistake, at the PolicyDocument: read
+    as a policy it would be reported as an empty file at 1:1."""
+    if not text.strip():
+        raise _invalid("PolicyDocument is empty: CloudFormation requires the policy as JSON "
+                       "text", (document.line, document.column))
 
 
 def _policy_document(resource: Mapping) -> Node | None:

@@ -121,7 +121,7 @@ def _gitignore(directory: Path) -> list[PatternSet]:
                 lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
                 continue
-            rules.append(PatternSet.of(directory.absolute(), lines, str(file)))
+            rules.append(PatternSet.of(directory.absolute(), lines, str(file), lenient=True))
     return rules
 
 

@@ -20,6 +20,11 @@ from functools import cache
 from pathlib import Path
 
 
+class GlobError(ValueError):
+    """A pattern that cannot be compiled (`[z-a]`, `[!]`): one line naming where it came from
+    and the pattern."""
+
+
 @dataclass(frozen=True, slots=True)
 class Pattern:
     text: str
@@ -36,7 +41,8 @@ class Pattern:
 
 
 def parse_pattern(text: str) -> Pattern | None:
-    """One gitignore line as a pattern; None for blanks and comments."""
+    """One gitignore line as a pattern; None for blanks and comments; a GlobError for a
+    pattern that cannot be compiled."""
     line = text.rstrip("\n\r")
     line = re.sub(r"(?<!\\)\s+$", "", line)  # trailing spaces, unless escaped
     if not line or line.startswith("#"):
@@ -52,7 +58,11 @@ def parse_pattern(text: str) -> Pattern | None:
         return None
     anchored = "/" in line
     line = line.removeprefix("/")
-    return Pattern(text, _compile(line), negated, anchored, directory_only)
+    try:
+        regex = _compile(line)
+    except re.error as err:
+        raise GlobError(f"invalid pattern '{text.strip()}': {err.msg}") from None
+    return Pattern(text, regex, negated, anchored, directory_only)
 
 
 @cache
@@ -106,9 +116,22 @@ class PatternSet:
     source: str = ""
 
     @classmethod
-    def of(cls, base: Path, lines: Iterable[str], source: str = "") -> PatternSet:
-        parsed = (parse_pattern(line) for line in lines)
-        return cls(base, tuple(p for p in parsed if p is not None), source)
+    def of(cls, base: Path, lines: Iterable[str], source: str = "",
+           lenient: bool = False) -> PatternSet:
+        """`lenient` (a `.gitignore`) drops a pattern that cannot be compiled, as git treats it
+        as matching nothing; otherwise (`--exclude`, a configuration) it is a GlobError naming
+        `source`, since the user asked for it and would not see it ignored."""
+        patterns: list[Pattern] = []
+        for line in lines:
+            try:
+                parsed = parse_pattern(line)
+            except GlobError as err:
+                if lenient:
+                    continue
+                raise GlobError(f"{source}: {err}" if source else str(err)) from None
+            if parsed is not None:
+                patterns.append(parsed)
+        return cls(base, tuple(patterns), source)
 
     def decide(self, path: Path, is_dir: bool) -> bool | None:
         """True: excluded; False: re-included by a `!` pattern; None: no pattern matches."""

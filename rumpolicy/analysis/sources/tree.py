@@ -90,7 +90,7 @@ class TreeError(ValueError):
 def describe(node: Node) -> str:
     """How a message names what a node holds."""
     return {Text: "a string", Mapping: "a mapping", Sequence: "a list"}.get(
-        type(node), f"the value {json.dumps(getattr(node, 'value', None))}")
+        type(node), f"the value {json.dumps(getattr(node, 'value', None), default=str)}")
 
 
 # -- JSON ---------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def from_yaml(text: str) -> Node:
         raise TreeError(f"invalid YAML: {err}", 1, 1) from None
     if root is None:
         raise TreeError("the document is empty", 1, 1)
-    return _convert_yaml(root, _Source(text), 0)
+    return _convert_yaml(root, _Source(text), 0, set())
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,41 +191,83 @@ class _Source:
         return line, mark.index - self.starts[line - 1] + 1
 
 
-def _convert_yaml(node: yaml.Node, source: _Source, depth: int) -> Node:
+def _convert_yaml(node: yaml.Node, source: _Source, depth: int, seen: set[yaml.Node]) -> Node:
+    """`seen` holds every node already converted: the composer hands an alias back as the very
+    node its anchor names, so meeting one twice is an alias. CloudFormation refuses aliases,
+    and expanding them would let a few lines (billion laughs) grow without bound."""
     import yaml
 
+    if node in seen:
+        raise TreeError("YAML aliases (&anchor / *alias) are not supported by CloudFormation",
+                        *(_first_alias(source) or source.place(node.start_mark)))
+    seen.add(node)
     if depth > 64:
         raise TreeError("invalid YAML for a template: nested more than 64 levels",
                         *source.place(node.start_mark))
     line, column = source.place(node.start_mark)
     tag = node.tag or ""
     if tag.startswith("!") and not tag.startswith("!!"):
-        untagged = _untagged(node)
-        name = _INTRINSICS.get(tag, "Fn::" + tag[1:])
-        inner = _convert_yaml(untagged, source, depth + 1)
-        if name == "Fn::GetAtt" and isinstance(inner, Text):
-            first, _, rest = inner.value.partition(".")
-            inner = Sequence((Text(first, inner.line, inner.column),
-                              Text(rest, inner.line, inner.column + len(first) + 1)),
-                             inner.line, inner.column)
-        return Mapping(((Text(name, line, column), inner),), line, column)
+        return _short_form(node, tag, source, depth, seen)
     if isinstance(node, yaml.MappingNode):
         items: list[tuple[Text, Node]] = []
         for key, value in node.value:
-            converted = _convert_yaml(key, source, depth + 1)
+            converted = _convert_yaml(key, source, depth + 1, seen)
             key_text = converted if isinstance(converted, Text) else Text(
                 str(getattr(converted, "value", "")), converted.line, converted.column)
-            items.append((key_text, _convert_yaml(value, source, depth + 1)))
+            items.append((key_text, _convert_yaml(value, source, depth + 1, seen)))
         return Mapping(tuple(items), line, column)
     if isinstance(node, yaml.SequenceNode):
-        return Sequence(tuple(_convert_yaml(v, source, depth + 1) for v in node.value),
+        return Sequence(tuple(_convert_yaml(v, source, depth + 1, seen) for v in node.value),
                         line, column)
     assert isinstance(node, yaml.ScalarNode)
     if not node.style and tag != "tag:yaml.org,2002:str":  # plain: a number, bool, null, date
-        constructed = yaml.constructor.SafeConstructor().construct_object(node)
+        constructed = _construct(node, source)
         if not isinstance(constructed, str):
             return Scalar(constructed, line, column)
     return _yaml_text(node, source)
+
+
+def _first_alias(source: _Source) -> Place | None:
+    """Where the first `*alias` is written: the composed tree only knows the anchored node.
+    Read again only to word an error, as events (which never expand an alias)."""
+    import yaml
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for event in yaml.parse(source.text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            mark: Any = event.start_mark
+            return source.place(mark)
+    return None
+
+
+def _short_form(node: yaml.Node, tag: str, source: _Source, depth: int,
+                seen: set[yaml.Node]) -> Node:
+    """`!Sub x` as the `{"Fn::Sub": x}` it abbreviates."""
+    line, column = source.place(node.start_mark)
+    name = _INTRINSICS.get(tag, "Fn::" + tag[1:])
+    inner = _convert_yaml(_untagged(node), source, depth + 1, seen)
+    if name == "Fn::GetAtt" and isinstance(inner, Text):
+        first, _, rest = inner.value.partition(".")
+        inner = Sequence((Text(first, inner.line, inner.column),
+                          Text(rest, inner.line, inner.column + len(first) + 1)),
+                         inner.line, inner.column)
+    return Mapping(((Text(name, line, column), inner),), line, column)
+
+
+def _construct(node: yaml.ScalarNode, source: _Source) -> object:
+    """A plain scalar's value; a tag YAML's safe types do not know (a `<<` merge key, a
+    `!!python/...` tag) is a TreeError at the scalar, not a crash."""
+    import yaml
+
+    if node.tag == "tag:yaml.org,2002:merge":
+        raise TreeError("YAML merge keys (<<) are not supported by CloudFormation",
+                        *source.place(node.start_mark))
+    try:
+        return yaml.constructor.SafeConstructor().construct_object(node)
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err)
+        raise TreeError(f"invalid YAML for a template: {problem}",
+                        *source.place(node.start_mark)) from None
 
 
 def _untagged(node: yaml.Node) -> yaml.Node:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -50,8 +51,13 @@ def _artifact(file: str, root: Path) -> dict[str, Any]:
     try:
         relative = path.resolve().relative_to(root) if path.is_absolute() else path
     except ValueError:
-        return {"uri": path.resolve().as_uri()}
-    return {"uri": quote(relative.as_posix()), "uriBaseId": "%SRCROOT%"}
+        return {"uri": "file://" + _quoted(path.resolve())}
+    return {"uri": _quoted(relative), "uriBaseId": "%SRCROOT%"}
+
+
+def _quoted(path: Path) -> str:
+    """The path's bytes, percent-encoded: a name that is not UTF-8 keeps its bytes."""
+    return quote(os.fsencode(path.as_posix()))
 
 
 def _location(finding: Finding, root: Path) -> dict[str, Any]:
