@@ -123,3 +123,32 @@ def test_progress_goes_to_stderr_only_when_asked_or_on_a_terminal(capsys, files)
     _, out, err = run(capsys, *args, "--progress", "always")
     assert err.startswith("\rreplay: ") and "4 records" in err and err.endswith("\r")
     assert "\r" not in out
+
+
+def test_lines_json_accepts_beyond_json_are_bad_lines_not_a_crash(capsys, files, tmp_path):
+    """A lone surrogate escape and NaN/Infinity: `json` decodes them, orjson and the gate
+    refuse them; the report (text, JSON, a file) must list them as bad lines, not crash."""
+    log = tmp_path / "odd.jsonl"
+    head = '{"resource":' + json.dumps(MONITOR) + ',"context":'
+    log.write_text("\n".join([
+        head + '{"rum:alias":"v2\\ud800"}}',
+        head + '{"x":"\\udc00","rum:alias":"v2"}}',
+        head + '{"rum:alias":NaN}}',
+        head + '{"rum:alias":-Infinity}}',
+        head + '{"rum:alias":"v2\\ud83d\\ude00"}}',  # a surrogate pair is text
+        _line("v2")]) + "\n")
+    args = ["replay", "--policy", str(files / "new.json"), str(log)]
+    code, out, err = run(capsys, *args)
+    assert code == 0 and err == ""
+    for line, message in [(1, "a lone surrogate is not Unicode text"),
+                          (2, "a lone surrogate is not Unicode text"),
+                          (3, "NaN is not a JSON value"), (4, "-Infinity is not a JSON value")]:
+        assert f"  {log}:{line}: not JSON: {message}" in out.splitlines()
+    code, out, err = run(capsys, *args, "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and err == "" and report["records"] == 2
+    assert [b["line"] for b in report["bad_lines"]["examples"]] == [1, 2, 3, 4]
+    assert "nan" not in {json.dumps(a["alias"]) for a in report["aliases"]}
+    code, _, err = run(capsys, *args, "--output", str(tmp_path / "report.txt"))
+    assert code == 0 and err == ""
+    assert f"{log}:1: not JSON: a lone surrogate" in (tmp_path / "report.txt").read_text()

@@ -171,6 +171,47 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path):
     assert line.startswith(f"rumpolicy: error: cannot reach the Dask scheduler at {address}: ")
 
 
+@pytest.mark.parametrize("address", ["nonsense", "tcp://127.0.0.1", "tcp://host:port",
+                                     "tcp://127.0.0.1:99999", "foo://127.0.0.1:8786"])
+def test_a_malformed_scheduler_address_is_one_line_at_once(tmp_path, address):
+    log = _log(tmp_path / "t.jsonl", 3)
+    started = time.monotonic()
+    done = _cli("--policy", "none", str(log), "--scheduler", address, timeout=60)
+    assert time.monotonic() - started < 8
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"rumpolicy: error: --scheduler {address}: not a Dask scheduler "
+                           "address: ") and line.endswith("expected tcp://HOST:PORT")
+
+
+def test_a_scheduler_that_cannot_be_reached_leaves_nothing_behind_on_stderr(tmp_path):
+    """The half-built client is closed at once: no 'Exception ignored in Client.__del__'."""
+    log = _log(tmp_path / "t.jsonl", 3)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    done = _cli("--policy", "none", str(log), "--scheduler", address,
+                env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}, timeout=60)
+    assert time.monotonic() - started < 15
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"rumpolicy: error: cannot reach the Dask scheduler at "
+                                  f"{address}: ")
+
+
+def test_a_log_a_local_worker_cannot_read_is_one_line_on_stderr(tmp_path):
+    """The worker's own log of the failed task (Compute Failed, a traceback) stays quiet."""
+    good = _log(tmp_path / "good.jsonl", 10)
+    line = json.dumps({"resource": "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"})
+    data = gzip.compress((line + "\n").encode() * 2000)
+    broken = tmp_path / "trunc.jsonl.gz"
+    broken.write_bytes(data[:len(data) // 2])
+    done = _cli("--policy", str(FIXTURES / "shop-canary.json"), "--workers", "1", str(good),
+                str(broken))
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"rumpolicy: error: {broken}: cannot read on: ")
+
+
 @pytest.mark.parametrize(("flags", "missing", "extra"), [
     (["--workers", "2"], ("dask", "distributed"), "rumpolicy[distributed]"),
     (["--scheduler", "tcp://127.0.0.1:1"], ("dask", "distributed"), "rumpolicy[distributed]"),

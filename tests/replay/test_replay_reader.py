@@ -79,3 +79,13 @@ def test_the_projector_agrees_with_json_or_stays_silent(line):
         raise AssertionError(f"bad only outside its projection: {err}") from None
     assert key == (request.principal, request.action, request.resource,
                    *(request.get(k) for k in KEYS))
+
+
+def test_only_the_integer_1_is_version_1():
+    request = json.dumps({"resource": MONITOR})
+    for version in ("true", "1.0"):
+        line = f'{{"v":{version},"request":{request}}}'.encode()
+        assert decode(line) == (f"not a decision-log record: version {version} is not "
+                                "supported (expected 1)")
+        assert PROJECT(line) is None
+    assert decode(f'{{"v":1,"request":{request}}}'.encode()) == {"resource": MONITOR}

@@ -4,9 +4,11 @@ lines with their true line numbers, examples in log order, aliases past the cap.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import tempfile
+import zlib
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -147,16 +149,51 @@ def test_logs_are_files_directories_and_globs(tmp_path):
             replay_logs(NEW, [str(missing)])
 
 
+def _after_line(message: str) -> int:
+    found = re.fullmatch(r".*\(after line (\d+)\)", message)
+    assert found is not None, message
+    return int(found[1])
+
+
+def _decompressible_lines(data: bytes) -> int:
+    """How many whole lines the first gzip member of `data` gives before it breaks."""
+    inflate, lines = zlib.decompressobj(31), 0
+    for at in range(len(data)):
+        try:
+            lines += inflate.decompress(data[at:at + 1]).count(b"\n")
+        except zlib.error:
+            break
+        if inflate.eof:
+            break
+    return lines
+
+
 def test_a_corrupt_gzip_member_is_one_error_naming_the_log_and_line(tmp_path):
-    good = gzip.compress(b"".join(json.dumps({"resource": MONITOR}).encode() + b"\n"
-                                  for _ in range(2000)))
+    """"(after line N)": lines 1 to N were read, and N is close to all that could be."""
+    good = gzip.compress(b"".join(json.dumps({"resource": MONITOR, "context": {
+        "rum:alias": hashlib.sha256(b"%d" % n).hexdigest()}}).encode() + b"\n"
+        for n in range(20_000)))
     broken = tmp_path / "log.jsonl.gz"
-    broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 64)
+    data = good[:len(good) // 2] + b"\x00garbage" * 64
+    broken.write_bytes(data)
     with pytest.raises(ReplayError) as caught:
         replay_logs(NEW, [str(broken)])
     message = str(caught.value)
     assert message.startswith(f"{broken}: cannot read on: ") and "(after line " in message
     assert "\n" not in message
+    readable = _decompressible_lines(data)
+    assert readable > 5_000 and readable // 2 < _after_line(message) <= readable
+
+
+@pytest.mark.parametrize("chunk_bytes", [8 << 20, 1000])
+def test_garbage_after_a_whole_gzip_member_is_after_its_last_line(tmp_path, chunk_bytes):
+    line = json.dumps({"resource": MONITOR, "context": {"rum:alias": "v2"}}).encode() + b"\n"
+    broken = tmp_path / "log.jsonl.gz"
+    broken.write_bytes(gzip.compress(line * 2000) + b"garbage")
+    with pytest.raises(ReplayError) as caught:
+        replay_logs(NEW, [str(broken)], chunk_bytes=chunk_bytes)
+    assert str(caught.value) == (f"{broken}: cannot read on: Not a gzipped file (b'ga') "
+                                 "(after line 2000)")
 
 
 def test_storage_options_are_read_as_fsspec_wants_them():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from rumpolicy.analysis.replay.merge import ReplayPart, merge_units
@@ -89,9 +89,57 @@ def _replay_here(job: ReplayJob, sources: Sequence[Any],
 
 
 def _client(*args: Any, **kwargs: Any) -> Any:
+    """A Client; one that fails to connect is closed at once, quietly. Left to its __del__,
+    it would wait twice the connect timeout to close, then print a TimeoutError."""
     from distributed import Client
 
-    return Client(*args, **kwargs)  # type: ignore[no-untyped-call]
+    client = Client.__new__(Client)
+    try:
+        Client.__init__(client, *args, **kwargs)  # type: ignore[no-untyped-call]
+    except BaseException:
+        _close_quietly(client)
+        raise
+    return client
+
+
+def _close_quietly(client: Any) -> None:
+    with suppress(Exception):
+        client.close(timeout=CLOSE_TIMEOUT)
+    client.status = "closed"  # nothing more for __del__ to do
+    with suppress(Exception):
+        client._loop_runner.stop()
+
+
+CLOSE_TIMEOUT = 2
+"""Seconds to close a client that never connected."""
+CONNECT_TIMEOUT = 10
+"""Seconds to wait for a scheduler at most (less when Dask's configuration says so)."""
+
+
+def scheduler_address(address: str) -> str | None:
+    """Why `address` cannot be a Dask scheduler's, or None: a comm Dask knows
+    (tcp://host:port, tls://host:port, a bare host:port...) and a port for TCP and TLS."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            host, port = parse_host_port(location)
+            if not host or not 0 < int(port) < 65536:
+                return "expected tcp://HOST:PORT"
+    except (ValueError, TypeError) as err:
+        return f"{_one_line(err)}; expected tcp://HOST:PORT"
+    return None
+
+
+def _connect_timeout() -> float:
+    import dask
+    from dask.utils import parse_timedelta
+
+    configured = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+    return min(CONNECT_TIMEOUT, configured or CONNECT_TIMEOUT)
 
 
 @contextmanager
@@ -105,11 +153,18 @@ def _cluster(workers: int | None, scheduler: str | None, client: Any) -> Iterato
         option = "--scheduler" if scheduler else "--workers"
         raise ReplayError(f"{option} needs Dask: {DISTRIBUTED_EXTRA}") from None
     if scheduler is not None:
+        problem = scheduler_address(scheduler)
+        if problem is not None:
+            raise ReplayError(f"--scheduler {scheduler}: not a Dask scheduler address: "
+                              f"{problem}")
         try:
-            connected = _client(scheduler, set_as_default=False)
+            connected = _client(scheduler, set_as_default=False, timeout=_connect_timeout())
         except (OSError, TimeoutError, ValueError) as err:
             raise ReplayError(f"cannot reach the Dask scheduler at {scheduler}: "
                               f"{_one_line(err)}") from None
+        except Exception as err:  # something else answers there (a MemoryError on its reply)
+            raise ReplayError(f"cannot reach the Dask scheduler at {scheduler}: "
+                              f"{_named(err)}") from None
         with connected:
             yield connected
         return
@@ -136,7 +191,11 @@ def local_cluster(workers: int) -> Iterator[Any]:
     cluster: Any = distributed.LocalCluster
     with dask.config.set(LOCAL_CONFIG), \
             cluster(n_workers=workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR) as started:
+                    dashboard_address=None, silence_logs=logging.CRITICAL,
+                    # no dashboard, and the scheduler's HTTP routes (health...) on a free
+                    # port: on 8787 a second replay at once warned that the port was in use
+                    scheduler_kwargs={"dashboard": False,
+                                      "dashboard_address": "127.0.0.1:0"}) as started:
         yield started
 
 
@@ -174,6 +233,12 @@ def _part(future: Any, unit: Unit) -> ReplayPart:
         raise ReplayError(f"{unit.label}: replay failed on a worker: "
                           f"{type(err).__name__}: {_one_line(err)}") from None
     return part
+
+
+def _named(error: BaseException) -> str:
+    text = _one_line(error)
+    name = type(error).__name__
+    return text if text == name else f"{name}: {text}"
 
 
 def _one_line(error: BaseException) -> str:

@@ -14,6 +14,7 @@ tests/replay/test_replay_reader.py compares them.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -33,31 +34,93 @@ class LogError(Exception):
     """A log that cannot be opened at all (the CLI shows it as a usage error)."""
 
 
-def chunks(stream: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> Iterator[list[bytes]]:
-    """Lists of whole lines, about `chunk_bytes` at a time, until the stream ends."""
+def chunks(stream: IO[bytes], chunk_bytes: int = CHUNK_BYTES, *,
+           lines_before: int = 0) -> Iterator[list[bytes]]:
+    """Lists of whole lines, about `chunk_bytes` at a time, until the stream ends.
+
+    A stream that can `read1` (a file, a .gz, stdin) is read in pieces of at most PIECE_BYTES
+    and cut into lines in C, so that when it breaks (a corrupt .gz, say) the lines read
+    before are known: the LogError says "(after line N)", N counting from `lines_before`, and
+    lines 1 to N were all read. Others (a unit's range of lines) are read with readlines."""
+    read = getattr(stream, "read1", None)
+    lines_read = lines_before
     while True:
+        pieces: list[bytes] = []
         try:
-            lines = stream.readlines(chunk_bytes)
+            lines = stream.readlines(chunk_bytes) if read is None else \
+                _lines(stream, read, chunk_bytes, pieces)
         except (OSError, EOFError) as err:  # a truncated .gz, say
-            raise LogError(f"cannot read on: {err}") from None
+            lines_read += sum(piece.count(b"\n") for piece in pieces)
+            raise LogError(f"cannot read on: {err} (after line {lines_read})") from None
         if not lines:
             return
+        lines_read += len(lines)
         yield lines
+
+
+PIECE_BYTES = 1 << 20
+
+
+def _lines(stream: IO[bytes], read: Callable[[int], bytes], chunk_bytes: int,
+           pieces: list[bytes]) -> list[bytes]:
+    """About `chunk_bytes` of whole lines, each piece read kept in `pieces` as it comes."""
+    size = 0
+    while size < chunk_bytes:
+        piece = read(min(PIECE_BYTES, chunk_bytes - size))
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    else:
+        pieces.append(stream.readline())  # the rest of the last line
+    return io.BytesIO(b"".join(pieces)).readlines()
 
 
 def decode(line: bytes) -> dict[str, Any] | str:
     """The request shape (`Request.to_dict()`) one line holds, or why the line is bad."""
     try:
-        record = json.loads(line)
+        record = json.loads(line, parse_constant=_refuse_constant)
     except UnicodeDecodeError as err:
         return f"not UTF-8: byte {err.start}"
+    except _NotJSON as err:
+        return f"not JSON: {err}"
     except ValueError as err:
         return f"not JSON: {getattr(err, 'msg', err)} at column {getattr(err, 'colno', '?')}"
     except RecursionError:
         return "not JSON: nested too deeply"
     if not isinstance(record, dict):
         return f"not a JSON object: a {_JSON_TYPES.get(type(record), 'value')}"
+    if b"\\u" in line and _lone_surrogate(record):
+        return "not JSON: a lone surrogate is not Unicode text"
     return request_shape(record)
+
+
+class _NotJSON(ValueError):
+    """What `json` accepts beyond JSON (RFC 8259), which orjson and the gate refuse."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJSON(f"{name} is not a JSON value")
+
+
+def _lone_surrogate(record: dict[str, Any]) -> bool:
+    """Whether some name or string in `record` holds a lone surrogate: an escape such as
+    \\ud800 that `json` decodes but that is no Unicode text (it cannot be encoded again).
+    Walked without recursion: `json` decodes deeper than Python recurses."""
+    pending: list[Any] = [record]
+    while pending:
+        value = pending.pop()
+        if type(value) is dict:
+            pending.extend(value)
+            pending.extend(value.values())
+        elif type(value) is list:
+            pending.extend(value)
+        elif type(value) is str:
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 _JSON_TYPES = {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
@@ -71,7 +134,7 @@ def request_shape(record: dict[str, Any]) -> dict[str, Any] | str:
             return "not a decision-log record: it has no request member"
         return record
     version = record.get("v")
-    if version != LOG_VERSION:
+    if version != LOG_VERSION or type(version) is not int:  # not true, nor 1.0
         return (f"not a decision-log record: version {json.dumps(version)} is not supported "
                 f"(expected {LOG_VERSION})")
     shape = record["request"]

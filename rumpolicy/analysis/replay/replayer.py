@@ -166,13 +166,13 @@ class Replayer:
         first_line = self.lines.setdefault(source, 0) + 1
         keyed = False
         try:
-            for lines in chunks(stream, self._chunk_bytes):
+            for lines in chunks(stream, self._chunk_bytes, lines_before=first_line - 1):
                 keyed = self._chunk(source, first_line, lines, keyed)
                 first_line += len(lines)
                 self.lines[source] = first_line - 1
                 yield Progress(source, self.records, _tell(stream))
         except LogError as err:
-            raise LogError(f"{source}: {err} (after line {first_line - 1})") from None
+            raise LogError(f"{source}: {err}") from None
 
     def replay(self, source: str, stream: IO[bytes]) -> None:
         for _ in self.feed(source, stream):
