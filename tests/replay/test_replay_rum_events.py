@@ -82,3 +82,17 @@ def test_aws_userid_is_known_for_anonymous_callers_only():
     assert (signed.records, signed.bad_lines[0].message) == (0, (
         "not replayable: a CloudWatch RUM log event records no aws:userid, which the "
         "policies read"))
+
+
+def test_a_changed_decision_on_an_exported_event_is_an_example_of_its_request():
+    """With --against, the first changed line becomes an example; an export line (its message
+    after the ingestion time) failed an assertion in the example's decoding (review)."""
+    exported = f"2026-11-30T00:00:03.512Z {json.dumps(EVENT)}\n"
+    signed_only = load_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "123456789012"},
+        "Action": "rum:PutRumEvents", "Resource": MONITOR}]})
+    replayer = _replay(signed_only, exported, against=_policy(None), monitor=MONITOR,
+                       caller="anonymous")
+    [[example]] = replayer.examples.values()
+    assert (example.line, example.request) == (
+        1, {"resource": MONITOR, "principal": None, "context": {}})

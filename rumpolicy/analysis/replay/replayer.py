@@ -256,8 +256,11 @@ class Replayer:
                 seen.add((before, now, alias))
                 kept = self.examples.setdefault((before, now), [])
                 if len(kept) < MAX_EXAMPLES:
-                    shape = decode(lines[index])
+                    shape = self._shape(lines[index])
                     assert not isinstance(shape, str)
+                    if is_rum_event(shape):  # decided as the request it stands for
+                        shape = self._rum_event_request()
+                        assert not isinstance(shape, str)
                     kept.append(Example(source, first_line + index, alias,
                                         shape.get("request", shape), outcome[4] or "",
                                         outcome[2]))
@@ -293,19 +296,29 @@ class Replayer:
             contexts[key] = outcome
         return outcome
 
+    @staticmethod
+    def _shape(line: bytes) -> dict[str, Any] | str:
+        """A line decoded by `json` (reader.decode), a CloudWatch Logs export line by its
+        message; or why it is no record."""
+        shape = decode(line)
+        if not isinstance(shape, str):
+            return shape
+        message = export_message(line)
+        if message is None:
+            return shape
+        shape = decode(message)
+        if isinstance(shape, str) or not is_rum_event(shape):
+            return "not JSON: a CloudWatch Logs export line whose message is not a " \
+                "CloudWatch RUM event"
+        return shape
+
     def _slow_outcome(self, line: bytes) -> Cached:
-        """A line decoded by `json` (reader.decode), its request built and decided."""
+        """A line decoded, its request built and decided."""
         if not line.strip():
             return _BLANK
-        shape = decode(line)
+        shape = self._shape(line)
         if isinstance(shape, str):
-            message = export_message(line)
-            if message is None:
-                return shape
-            shape = decode(message)  # a line of a CloudWatch Logs export
-            if isinstance(shape, str) or not is_rum_event(shape):
-                return "not JSON: a CloudWatch Logs export line whose message is not a " \
-                    "CloudWatch RUM event"
+            return shape
         if is_rum_event(shape):
             return self._rum_event_outcome()
         if self._monitor is not None and shape.get("resource") != self._monitor:
@@ -316,9 +329,12 @@ class Replayer:
             return f"not a request: {err}"
         return self._decide(request)
 
-    def _rum_event_outcome(self) -> Cached:
+    def _rum_event_request(self) -> dict[str, Any] | str:
         read = [*self._policy.keys_read, *(self._against.keys_read if self._against else ())]
-        shape = rum_event_request(monitor=self._monitor, caller=self._caller, keys_read=read)
+        return rum_event_request(monitor=self._monitor, caller=self._caller, keys_read=read)
+
+    def _rum_event_outcome(self) -> Cached:
+        shape = self._rum_event_request()
         if isinstance(shape, str):
             return shape
         outcome = self._decide(Request.from_dict(shape))
