@@ -79,6 +79,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ TARGET_CLI_MS = 150.0
 TARGET_BUILD_RATIO = 2.0
 REQUEST_BUILD = "rumpolicy.Request"
 BARE_BUILD = "bare frozen dataclass"
+COPYING_BUILD = "bare frozen dataclass + read-only copy of its context"
 CLI_COMMAND = [
     sys.executable,
     "-m",
@@ -396,6 +398,20 @@ class BareRequest:
     context: collections.abc.Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyingRequest(BareRequest):
+    """The bare dataclass plus the least any immutable request must do with the caller's
+    context: read it into a read-only copy, checking that the values are strings. What this
+    adds to the bare dataclass is memory the bare one never reads (each request's own context,
+    cold in a large workload); docs/performance.md."""
+
+    def __post_init__(self) -> None:
+        copy = dict(self.context)
+        if not all(type(v) is str or isinstance(v, list | tuple) for v in copy.values()):
+            raise ValueError("context values must be strings or lists of strings")
+        object.__setattr__(self, "context", types.MappingProxyType(copy))
+
+
 def time_builds(run: Run, rp: ModuleType) -> list[Any]:
     """Request construction against the bare dataclass, alternating runs so that both see the
     same machine; returns the requests."""
@@ -418,6 +434,7 @@ def time_builds(run: Run, rp: ModuleType) -> list[Any]:
     builds = {
         REQUEST_BUILD: builder(rp.Request),
         BARE_BUILD: builder(BareRequest),
+        COPYING_BUILD: builder(CopyingRequest),
         "rumpolicy.Request.from_dict": lambda: [from_dict(d) for d in shapes],
     }
     best: dict[str, float] = {}
@@ -689,6 +706,10 @@ def print_report(report: dict[str, Any], unavailable: dict[str, str]) -> None:
             f"frozen dataclass of the same fields (target {build_target['target']}"
             f"{TIMES}: {'met' if build_target['met'] else 'MISSED'})"
         )
+        built = report["input_build_us_per_request"]
+        if COPYING_BUILD in built:
+            print(f"  and {built[REQUEST_BUILD] / built[COPYING_BUILD]:.2f}{TIMES} one that also "
+                  "takes a read-only copy of its context (the floor with the context read)")
 
     checks = report["checks"]
     print()

@@ -24,8 +24,9 @@ What one run does, in a temporary directory removed afterwards:
    ``aws:EpochTime`` per record), so every line is unique and identical-line reuse cannot help.
 
 5. With ``--workers N`` (default 2; 0 skips it), replays both logs again on a local Dask cluster
-   of one worker process and of N, cut into units of ``--split-bytes``, next to the single
-   process of step 3 in the same run, and checks the reports are identical. It also accounts
+   of one worker process and of N, cut into units of ``--split-bytes``, and checks the reports
+   are identical to one process's. One process and the N-worker cluster take turns
+   (``--repeat`` times, best of each), so both see the machine at the same speed. It also accounts
    for the CPU per record: one process; the same units replayed one after the other in this
    process (what cutting costs: each unit starts with empty caches); the task's own thread on
    a worker; the whole worker process (its event loop, heartbeats, transfers). The targets:
