@@ -14,34 +14,25 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rumpolicy import Effect, Request, evaluate, load_policy
+from rumpolicy import Effect, Request, evaluate
 from rumpolicy.analysis.replay import Replayer, format_report
 from rumpolicy.analysis.replay.report import OTHER_ALIASES
+from rumpolicy.policy import Policy
 from rumpolicy.testing.strategies import policies, requests
 
-MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
-OTHER = "arn:aws:rum:us-east-1:123456789012:appmonitor/blog"
+from ._helpers import MONITOR, OTHER, alias_in, policy, replayed, statement
+from ._helpers import request_line as _line
 
 
-def _policy(aliases: list[str], deny: list[str] = ()):  # type: ignore[assignment]
-    statements: list[dict[str, Any]] = [{
-        "Effect": "Allow", "Principal": "*", "Action": "rum:PutRumEvents", "Resource": MONITOR,
-        "Condition": {"StringEquals": {"rum:alias": aliases}}}]
+def _policy(aliases: list[str], deny: list[str] | None = None) -> Policy:
+    statements = [statement(condition=alias_in(aliases))]
     if deny:
-        statements.append({"Effect": "Deny", "Principal": "*", "Action": "rum:PutRumEvents",
-                           "Resource": MONITOR,
-                           "Condition": {"StringEquals": {"rum:alias": list(deny)}}})
-    return load_policy({"Version": "2012-10-17", "Statement": statements})
+        statements.append(statement("Deny", alias_in(deny)))
+    return policy(*statements)
 
 
 NEW = _policy(["v2"], deny=["v0"])
 OLD = _policy(["v1", "v2"])
-
-
-def _line(alias: str | None = None, resource: str = MONITOR, **context: str) -> str:
-    if alias is not None:
-        context["rum:alias"] = alias
-    return json.dumps(Request(resource=resource, context=context).to_dict())
 
 
 def _log_line(request_line: str, n: int, effect: str = "allow") -> str:
@@ -52,10 +43,8 @@ def _log_line(request_line: str, n: int, effect: str = "allow") -> str:
                        "reason": "x", "status": 200})
 
 
-def _replay(text: str, policy=NEW, against=None, **options: Any) -> Replayer:  # type: ignore[no-untyped-def]
-    replayer = Replayer(policy, against, compare=against is not None, **options)
-    replayer.replay("log.jsonl", io.BytesIO(text.encode()))
-    return replayer
+def _replay(text: str, policy: Policy = NEW, **options: Any) -> Replayer:
+    return replayed(text, policy, **options)
 
 
 def _table(replayer: Replayer) -> dict[Any, dict[str, int]]:

@@ -9,21 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from rumpolicy import Request
 from rumpolicy.cli import main
 
-MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
+from ._helpers import MONITOR, alias_in, policy_document, statement
+from ._helpers import request_line as _line
 
 
 def _policy(aliases: list[str]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "rum:PutRumEvents", "Resource": MONITOR,
-        "Condition": {"StringEquals": {"rum:alias": aliases}}}]})
-
-
-def _line(alias: str | None) -> str:
-    context = {} if alias is None else {"rum:alias": alias}
-    return json.dumps(Request(resource=MONITOR, context=context).to_dict())
+    return json.dumps(policy_document(statement(condition=alias_in(aliases))))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,23 +23,17 @@ from hypothesis import strategies as st
 
 from rumpolicy.analysis.replay import ReplayError, replay_logs
 
-from .test_replay_units import NEW, OLD, _lines, _same, _write
+from ._helpers import CANARY as FIXTURES
+from ._helpers import MONITOR, NEW, OLD, comparable, free_port, traffic, write_logs
 
 DASK = str(Path(sys.executable).with_name("dask"))
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rollouts" / "canary"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class _Cluster:
     """`dask scheduler` and `dask worker` processes on 127.0.0.1."""
 
     def __init__(self, workers: int, env: dict[str, str] | None = None) -> None:
-        self.address = f"tcp://127.0.0.1:{_free_port()}"
+        self.address = f"tcp://127.0.0.1:{free_port()}"
         port = self.address.rsplit(":", 1)[1]
         environment = {**os.environ, **(env or {})}
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -85,7 +78,7 @@ def clients(cluster: _Cluster) -> Iterator[dict[int, Any]]:
 
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(_lines(), st.lists(st.integers(0, 60), max_size=2),
+@given(traffic(), st.lists(st.integers(0, 60), max_size=2),
        st.lists(st.booleans(), min_size=1, max_size=3), st.integers(1, 600),
        st.sampled_from([2, 10_000]), st.sampled_from([1, 2]))
 def test_a_cluster_gives_the_report_of_one_process(clients, lines, cuts, gzipped, split,
@@ -93,11 +86,11 @@ def test_a_cluster_gives_the_report_of_one_process(clients, lines, cuts, gzipped
     options = {"max_aliases": max_aliases, "chunk_bytes": 128, "line_cache_bytes": 512,
                "context_cache_entries": 3}
     with tempfile.TemporaryDirectory() as tmp:
-        _write(Path(tmp), lines, cuts, gzipped)
+        write_logs(Path(tmp), lines, cuts, gzipped)
         here = replay_logs(NEW, [tmp], against=OLD, **options)
         there = replay_logs(NEW, [tmp], against=OLD, client=clients[workers],
                             split_bytes=split, **options)
-    assert _same(there) == _same(here)
+    assert comparable(there) == comparable(here)
 
 
 def _cli(*argv: str, env: dict[str, str] | None = None, timeout: float = 180
@@ -112,7 +105,7 @@ def _log(path: Path, records: int) -> Path:
     with path.open("w") as out:
         for n in range(records):
             out.write(json.dumps({
-                "resource": "arn:aws:rum:us-east-1:123456789012:appmonitor/shop",
+                "resource": MONITOR,
                 "context": {"rum:alias": ["shop-v2", "canary-1", "shop-v1"][n % 3],
                             "aws:SourceIp": f"203.0.113.{n % 250}",
                             "aws:UserAgent": f"agent/{n}"}}) + "\n")
@@ -129,9 +122,7 @@ def test_the_cli_on_a_local_cluster_and_on_a_scheduler_prints_the_same_report(cl
                   ["--scheduler", cluster.address, "--split-bytes", "100K"]):
         done = _cli(*policies, str(log), *where)
         assert done.returncode == 0, done.stderr
-        report = json.loads(done.stdout)
-        del report["seconds"]
-        reports.append(report)
+        reports.append(comparable(json.loads(done.stdout)))
     assert reports[0]["records"] == 3_000 and reports[0]["changes"]
     assert reports[1] == reports[0] and reports[2] == reports[0]
 
@@ -163,7 +154,7 @@ def test_a_worker_that_dies_ends_the_replay_with_one_line(tmp_path):
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path):
     log = _log(tmp_path / "t.jsonl", 3)
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     done = _cli("--policy", "none", str(log), "--scheduler", address,
                 env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}, timeout=60)
     assert done.returncode == 2 and done.stdout == ""
@@ -187,7 +178,7 @@ def test_a_malformed_scheduler_address_is_one_line_at_once(tmp_path, address):
 def test_a_scheduler_that_cannot_be_reached_leaves_nothing_behind_on_stderr(tmp_path):
     """The half-built client is closed at once: no 'Exception ignored in Client.__del__'."""
     log = _log(tmp_path / "t.jsonl", 3)
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     started = time.monotonic()
     done = _cli("--policy", "none", str(log), "--scheduler", address,
                 env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}, timeout=60)
@@ -201,7 +192,7 @@ def test_a_scheduler_that_cannot_be_reached_leaves_nothing_behind_on_stderr(tmp_
 def test_a_log_a_local_worker_cannot_read_is_one_line_on_stderr(tmp_path):
     """The worker's own log of the failed task (Compute Failed, a traceback) stays quiet."""
     good = _log(tmp_path / "good.jsonl", 10)
-    line = json.dumps({"resource": "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"})
+    line = json.dumps({"resource": MONITOR})
     data = gzip.compress((line + "\n").encode() * 2000)
     broken = tmp_path / "trunc.jsonl.gz"
     broken.write_bytes(data[:len(data) // 2])
@@ -237,9 +228,7 @@ def test_stdin_cannot_go_to_workers():
 
 
 def test_a_log_a_worker_cannot_read_ends_the_replay_naming_it(clients, tmp_path):
-    good = gzip.compress(b"".join(json.dumps({"resource": "arn:aws:rum:us-east-1:123456789012:"
-                                               "appmonitor/shop"}).encode() + b"\n"
-                                  for _ in range(2000)))
+    good = gzip.compress((json.dumps({"resource": MONITOR}).encode() + b"\n") * 2000)
     broken = tmp_path / "log.jsonl.gz"
     broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 64)
     (tmp_path / "fine.jsonl").write_text("{}\n" * 10)

@@ -1,18 +1,22 @@
 """The orjson projector answers only where it agrees with the `json` reference: its projection
-is what a Request built from `json`'s decoding reads, or it stays silent."""
+is what a Request built from `json`'s decoding reads, or it stays silent. A replay, which
+decodes a plain line only with orjson, decides every line as `json` reads it."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from rumpolicy import Request
+from rumpolicy import Request, evaluate
+from rumpolicy.analysis.replay import Replayer
 from rumpolicy.analysis.replay.reader import decode, projector
 
-MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
+from ._helpers import MONITOR, json_request, policy, replayed, statement
+
 KEYS = ("rum:alias", "aws:sourceip", "aws:currenttime")
 PROJECT = projector(KEYS, cap=4)
 
@@ -89,3 +93,46 @@ def test_only_the_integer_1_is_version_1():
                                 "supported (expected 1)")
         assert PROJECT(line) is None
     assert decode(f'{{"v":1,"request":{request}}}'.encode()) == {"resource": MONITOR}
+
+
+NEW = policy(statement(condition={"StringLike": {"rum:alias": ["?", ""]}}),
+             statement("Deny", {"StringLike": {"aws:SourceIp": ["*0*"]}}))
+OLD = policy(statement(condition={"StringLike": {"aws:CurrentTime": ["?*"]}}))
+
+
+def _as_json_reads(line: bytes) -> Any:
+    """What a line counts as, read by `json`: why it is bad, or (alias, effect, before)."""
+    request = json_request(line)
+    if isinstance(request, str):
+        return request
+    return (request.get("rum:alias"), evaluate(NEW, request).effect,
+            evaluate(OLD, request).effect)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_lines())
+def test_a_replay_decides_each_line_as_json_reads_it(line):
+    assume(line.count(b"\n") == 1)  # damage may cut it in two
+    replayer = Replayer(NEW, OLD)
+    replayer.replay("log", io.BytesIO(line))
+    expected = _as_json_reads(line)
+    if isinstance(expected, str):
+        assert [b.message for b in replayer.bad_lines] == [expected]
+    else:
+        ((outcome, n),) = replayer.counts.items()
+        assert ((outcome[0], outcome[1], outcome[3]), n) == (expected, 1)
+
+
+def test_a_line_nested_deeper_than_json_reads_is_bad_as_json_says():
+    """orjson reads 1,023 levels, `json` about 1,000 (fewer deep in a stack): a plain line
+    only orjson reads is still bad. Shallower lines replay, by either way of reading them."""
+    request = json.dumps({"resource": MONITOR, "context": {"rum:alias": "v2"}})
+
+    def nested(depth: int) -> str:
+        return '{"v":1,"request":' + request + ',"x":' + "[" * depth + "]" * depth + "}\n"
+
+    deep = replayed(nested(1010), None)
+    assert [(b.line, b.message) for b in deep.bad_lines] == [(1, "not JSON: nested too deeply")]
+    for depth in (150, 300):  # decided from the projection, and from `json`'s decoding
+        shallow = replayed(nested(depth), None)
+        assert (shallow.records, shallow.bad) == (1, 0)

@@ -3,15 +3,16 @@ policies read; otherwise each is reported as not replayable, saying what is miss
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
-from rumpolicy import Effect, load_policy
+from rumpolicy import Effect
 from rumpolicy.analysis.replay import Replayer
 from rumpolicy.analysis.replay.report import NOT_RECORDED
+from rumpolicy.policy import Policy
 
-MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
+from ._helpers import MONITOR, policy, replayed, statement
+
 EVENT = {  # the shape RUM writes to /aws/vendedlogs/RUMService_<name><id> (rum_events.py)
     "event_timestamp": 1795996800000, "event_type": "com.amazon.rum.page_view_event",
     "event_id": "a125ac43-652c-4799-9363-18bf7a5786f5", "event_version": "1.0.0",
@@ -25,18 +26,12 @@ EVENT = {  # the shape RUM writes to /aws/vendedlogs/RUMService_<name><id> (rum_
     "event_details": {"version": "1.0.0", "pageId": "/", "interaction": 0}}
 
 
-def _policy(condition: dict[str, Any] | None) -> Any:
-    statement: dict[str, Any] = {"Effect": "Allow", "Principal": "*",
-                                 "Action": "rum:PutRumEvents", "Resource": MONITOR}
-    if condition:
-        statement["Condition"] = condition
-    return load_policy({"Version": "2012-10-17", "Statement": [statement]})
+def _policy(condition: dict[str, Any] | None) -> Policy:
+    return policy(statement(condition=condition))
 
 
-def _replay(policy: Any, text: str, **options: Any) -> Replayer:
-    replayer = Replayer(policy, **options)
-    replayer.replay("rum.log", io.BytesIO(text.encode()))
-    return replayer
+def _replay(policy: Policy, text: str, **options: Any) -> Replayer:
+    return replayed(text, policy, **options)
 
 
 def test_events_replay_when_the_policy_reads_nothing_they_lack():
@@ -88,11 +83,29 @@ def test_a_changed_decision_on_an_exported_event_is_an_example_of_its_request():
     """With --against, the first changed line becomes an example; an export line (its message
     after the ingestion time) failed an assertion in the example's decoding (review)."""
     exported = f"2026-11-30T00:00:03.512Z {json.dumps(EVENT)}\n"
-    signed_only = load_policy({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": "123456789012"},
-        "Action": "rum:PutRumEvents", "Resource": MONITOR}]})
+    signed_only = policy(statement(principal={"AWS": "123456789012"}))
     replayer = _replay(signed_only, exported, against=_policy(None), monitor=MONITOR,
                        caller="anonymous")
     [[example]] = replayer.examples.values()
     assert (example.line, example.request) == (
         1, {"resource": MONITOR, "principal": None, "context": {}})
+
+
+def test_what_every_event_stands_for_is_worked_out_once_per_replay(monkeypatch):
+    """Events are all different lines (ids, times), and each stands for the same request."""
+    import rumpolicy.analysis.replay.replayer as replayer_module
+
+    calls = []
+    original = replayer_module.rum_event_request
+
+    def counted(**arguments: Any) -> Any:
+        calls.append(arguments)
+        return original(**arguments)
+
+    monkeypatch.setattr(replayer_module, "rum_event_request", counted)
+    events = "".join(json.dumps({**EVENT, "event_id": f"e-{n}"}) + "\n" for n in range(5))
+    replayer = _replay(_policy(None), events, compare=True, monitor=MONITOR,
+                       caller="anonymous")  # against no policy: every event changes
+    assert (replayer.records, len(replayer.counts), len(calls)) == (5, 1, 1)
+    [[example]] = replayer.examples.values()  # the request it stands for, the same one
+    assert (example.line, example.request["principal"]) == (1, None)

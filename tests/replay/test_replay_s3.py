@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from .test_replay_units import MONITOR, OTHER
+from ._helpers import CANARY as FIXTURES
+from ._helpers import MONITOR, OTHER, comparable, free_port, log_record
 
 EXTRA = Path(sys.prefix) / "extras-s3"
 MOTO = str(Path(sys.executable).with_name("moto_server"))
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rollouts" / "canary"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -38,15 +37,9 @@ if not (EXTRA / "s3fs").is_dir():
                 allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class _Moto:
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        port = _free_port()
+        port = free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen([MOTO, "-H", "127.0.0.1", "-p", str(port)],
                                         env={**os.environ, **CREDENTIALS, **(env or {})},
@@ -72,9 +65,7 @@ def _lines(offset: int) -> list[bytes]:
         request = {"resource": MONITOR if n % 7 else OTHER,
                    "context": {"rum:alias": ["shop-v2", "canary-1", "shop-v1", "x"][n % 4],
                                "aws:SourceIp": f"203.0.113.{(n + offset) % 200}"}}
-        record = {"v": 1, "time": f"t{n}", "request_id": f"{offset}-{n}", "monitor_id": "m",
-                  "monitor": "shop", "request": request, "effect": "allow"}
-        lines.append(json.dumps(record, separators=(",", ":")).encode() + b"\n")
+        lines.append(log_record(request, n, request_id=f"{offset}-{n}").encode() + b"\n")
     lines[17] = b"not json\n"
     return lines
 
@@ -114,9 +105,7 @@ def _without_names(report: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps(report)
     for source in report["sources"]:
         text = text.replace(json.dumps(source), json.dumps(source.rsplit("/", 1)[1]))
-    found = json.loads(text)
-    del found["seconds"]
-    return found
+    return comparable(json.loads(text))
 
 
 def test_logs_in_s3_replay_as_the_same_files_on_disk(bucket):

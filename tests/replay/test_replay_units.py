@@ -9,92 +9,21 @@ import json
 import re
 import tempfile
 import zlib
-from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rumpolicy import load_policy
 from rumpolicy.analysis.replay import ReplayError, ReplayJob, expand, plan, replay_logs
 from rumpolicy.analysis.replay.sources import Source, open_range
 from rumpolicy.analysis.replay.units import replay_units, storage_options
 
-MONITOR = "arn:aws:rum:us-east-1:123456789012:appmonitor/shop"
-OTHER = "arn:aws:rum:us-east-1:123456789012:appmonitor/blog"
-
-
-def _policy(allow: list[str], deny: list[str]) -> Any:
-    statements: list[dict[str, Any]] = [{
-        "Effect": "Allow", "Principal": "*", "Action": "rum:PutRumEvents", "Resource": MONITOR,
-        "Condition": {"StringLike": {"rum:alias": allow}}}]
-    if deny:
-        statements.append({"Effect": "Deny", "Principal": "*", "Action": "rum:PutRumEvents",
-                           "Resource": MONITOR,
-                           "Condition": {"IpAddress": {"aws:SourceIp": deny}}})
-    return load_policy({"Version": "2012-10-17", "Statement": statements})
-
-
-NEW = _policy(["v2", "canary-*"], ["198.51.100.0/24"])
-OLD = _policy(["v1", "v2"], [])
-ALIASES = ["v1", "v2", "canary-1", "canary-2", "V2", "x", None]
-
-
-@st.composite
-def _lines(draw: st.DrawFn) -> list[str]:
-    """Request lines and decision-log lines (as the gate writes them and otherwise), bad lines,
-    blank lines, other monitors."""
-    lines = []
-    for n in range(draw(st.integers(0, 60))):
-        alias = draw(st.sampled_from(ALIASES))
-        context: dict[str, Any] = {"aws:SourceIp": draw(st.sampled_from(
-            ["203.0.113.9", "198.51.100.7", "2001:db8::1"]))}
-        if alias is not None:
-            context["rum:alias"] = alias
-        if draw(st.booleans()):
-            context["aws:CurrentTime"] = f"2026-12-01T00:00:{n % 60:02d}Z"
-            context["aws:EpochTime"] = str(1796083200 + n)
-        request = {"action": "rum:PutRumEvents",
-                   "resource": draw(st.sampled_from([MONITOR, MONITOR, OTHER])),
-                   "principal": None, "context": context}
-        kind = draw(st.sampled_from(["plain", "gate", "spaced", "bad", "blank"]))
-        if kind == "plain":
-            lines.append(json.dumps(request))
-        elif kind in ("gate", "spaced"):
-            record = {"v": 1, "time": f"t{n}", "request_id": f"id-{n}", "monitor_id": "m",
-                      "monitor": "shop", "request": request, "effect": "allow"}
-            separators = (",", ":") if kind == "gate" else None
-            lines.append(json.dumps(record, separators=separators))
-        elif kind == "bad":
-            lines.append(draw(st.sampled_from(["nope", '{"v": 2, "request": {}}', "[1]",
-                                               json.dumps({**request, "principal": "bob"})])))
-        else:
-            lines.append("")
-    return lines
-
-
-def _write(directory: Path, lines: list[str], cuts: list[int], gzipped: list[bool]) -> None:
-    """The lines over several logs, some gzip."""
-    bounds = [0, *sorted(c % (len(lines) + 1) for c in cuts), len(lines)]
-    for index, (start, end) in enumerate(pairwise(bounds)):
-        text = "".join(line + "\n" for line in lines[start:end]).encode()
-        name = directory / f"log-{index}.jsonl"
-        if gzipped[index % len(gzipped)]:
-            name.with_suffix(".jsonl.gz").write_bytes(gzip.compress(text))
-        else:
-            name.write_bytes(text)
-
-
-def _same(report: Any) -> dict[str, Any]:
-    found = report.to_dict()
-    del found["seconds"]
-    return found
+from ._helpers import MONITOR, NEW, OLD, comparable, traffic, write_logs
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_lines(), st.lists(st.integers(0, 60), max_size=2),
+@given(traffic(), st.lists(st.integers(0, 60), max_size=2),
        st.lists(st.booleans(), min_size=1, max_size=3), st.integers(1, 600),
        st.sampled_from([2, 3, 10_000]), st.sampled_from([64, 1 << 20]), st.booleans())
 def test_units_merge_into_the_report_of_one_replay(lines, cuts, gzipped, split, max_aliases,
@@ -104,14 +33,14 @@ def test_units_merge_into_the_report_of_one_replay(lines, cuts, gzipped, split, 
     options = {"max_aliases": max_aliases, "chunk_bytes": chunk, "line_cache_bytes": 512,
                "context_cache_entries": 3}
     with tempfile.TemporaryDirectory() as tmp:
-        _write(Path(tmp), lines, cuts, gzipped)
+        write_logs(Path(tmp), lines, cuts, gzipped)
         whole = replay_logs(NEW, [tmp], against=OLD, policy_name="n", against_name="o",
                             **options)
         units = plan(expand([tmp]), split)
         job = ReplayJob(NEW, OLD, True, None, **options)
         job = job.with_token() if warm else job
         merged = replay_units(job, units, policy_name="n", against_name="o")
-    assert _same(merged) == _same(whole)
+    assert comparable(merged) == comparable(whole)
     assert whole.records + whole.skipped + whole.bad == sum(1 for line in lines if line.strip())
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from rumpolicy.analysis.replay.merge import ReplayPart, merge_units
 from rumpolicy.analysis.replay.reader import LogError
-from rumpolicy.analysis.replay.replayer import Progress, Replayer
+from rumpolicy.analysis.replay.replayer import Progress
 from rumpolicy.analysis.replay.report import AliasValue, ReplayReport
 from rumpolicy.analysis.replay.sources import STDIN, expand, open_source
 from rumpolicy.analysis.replay.units import SPLIT_BYTES, ReplayJob, Unit, plan, replay_unit
@@ -68,11 +68,7 @@ def replay_logs(policy: Policy | None, logs: Sequence[str], *, against: Policy |
 def _replay_here(job: ReplayJob, sources: Sequence[Any],
                  progress: Callable[[Progress, int | None], None] | None,
                  names: dict[str, Any]) -> ReplayReport:
-    replayer = Replayer(job.policy, job.against, compare=job.compare, monitor=job.monitor,
-                        chunk_bytes=job.chunk_bytes, line_cache_bytes=job.line_cache_bytes,
-                        context_cache_entries=job.context_cache_entries,
-                        max_aliases=job.max_aliases, memo_size=job.memo_size,
-                        caller=job.caller)
+    replayer = job.replayer()
     for source in sources:
         try:
             stream = open_source(source)

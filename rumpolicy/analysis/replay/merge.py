@@ -34,8 +34,7 @@ from rumpolicy.analysis.replay.report import (
     BadLine,
     Example,
     ReplayReport,
-    alias_rows,
-    change_rows,
+    build_report,
 )
 from rumpolicy.engine import Effect
 
@@ -75,14 +74,15 @@ class Merger:
         self._max_aliases = max_aliases
         self.aliases: dict[AliasValue, None] = {}
         """Aliases counted one by one so far; final once it holds `max_aliases`."""
-        self._lines: dict[str, int] = {}
-        self._counts: Counter[Outcome] = Counter()
-        self._records = self._skipped = self._bad = 0
-        self._bad_reasons: Counter[str] = Counter()
-        self._bad_lines: list[BadLine] = []
-        self._examples: dict[tuple[Effect, Effect], list[Example]] = {}
+        # What the parts so far found, as a Replayer holds it (report.Findings).
+        self.lines: dict[str, int] = {}
+        self.counts: Counter[Outcome] = Counter()
+        self.records = self.skipped = self.bad = 0
+        self.bad_reasons: Counter[str] = Counter()
+        self.bad_lines: list[BadLine] = []
+        self.examples: dict[tuple[Effect, Effect], list[Example]] = {}
         self._seen: set[tuple[Effect, Effect, AliasValue]] = set()
-        self._compared = False
+        self.compared = False
         self._started = time.perf_counter()
 
     @property
@@ -108,20 +108,20 @@ class Merger:
         for alias in part.aliases:
             if alias not in self.aliases and not self.final:
                 self.aliases[alias] = None
-        self._compared = self._compared or part.compared
+        self.compared = self.compared or part.compared
         shifts: dict[str, int] = {}
         for source, lines in part.lines.items():
-            shifts[source] = self._lines.get(source, 0)
-            self._lines[source] = shifts[source] + lines
-        self._counts.update(part.counts)
-        self._records += part.records
-        self._skipped += part.skipped
-        self._bad += part.bad
-        self._bad_reasons.update(part.bad_reasons)
-        for bad in part.bad_lines[:MAX_BAD_LINES - len(self._bad_lines)]:
-            self._bad_lines.append(replace(bad, line=bad.line + shifts[bad.source]))
+            shifts[source] = self.lines.get(source, 0)
+            self.lines[source] = shifts[source] + lines
+        self.counts.update(part.counts)
+        self.records += part.records
+        self.skipped += part.skipped
+        self.bad += part.bad
+        self.bad_reasons.update(part.bad_reasons)
+        for bad in part.bad_lines[:MAX_BAD_LINES - len(self.bad_lines)]:
+            self.bad_lines.append(replace(bad, line=bad.line + shifts[bad.source]))
         for change, examples in part.examples.items():
-            kept = self._examples.setdefault(change, [])
+            kept = self.examples.setdefault(change, [])
             for example in examples:
                 seen = (*change, example.alias)
                 if seen in self._seen or len(kept) >= MAX_EXAMPLES:
@@ -131,14 +131,9 @@ class Merger:
 
     def report(self, *, policy_name: str = "policy", against_name: str | None = None,
                seconds: float | None = None) -> ReplayReport:
-        return ReplayReport(
-            policy=policy_name, against=against_name if self._compared else None,
-            sources=tuple(self._lines), records=self._records, skipped=self._skipped,
-            bad=self._bad, bad_reasons=dict(self._bad_reasons),
-            bad_lines=tuple(self._bad_lines),
-            aliases=alias_rows(self._counts, self._compared),
-            changes=change_rows(self._counts, self._examples) if self._compared else (),
-            seconds=time.perf_counter() - self._started if seconds is None else seconds)
+        return build_report(self, policy_name=policy_name, against_name=against_name,
+                            seconds=time.perf_counter() - self._started if seconds is None
+                            else seconds)
 
 
 def merge_units(units: Sequence[U], max_aliases: int,

@@ -8,8 +8,10 @@ Two decoders give one answer. A `projector` decodes with orjson (several times f
 `json`) and answers only for the shapes a log normally holds, made of objects, strings, lists
 and null, on which the two decoders agree; everything else, including every bad line and any
 number the replay would read (orjson turns integers past 64 bits into floats), goes to `decode`,
-the `json` reference, which also words the errors. The property test in
-tests/replay/test_replay_reader.py compares them.
+the `json` reference, which also words the errors. A line the projector answers for is
+decided from its projection, without `json`, unless it has brackets enough to nest deeper than
+`json` decodes (Replayer._projected_outcome). The property tests in
+tests/replay/test_replay_reader.py compare the two, and a replay with `json`.
 """
 
 from __future__ import annotations

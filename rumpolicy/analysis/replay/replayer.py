@@ -12,7 +12,8 @@ levels of reuse follow from that, each exact:
 2. Identical decision inputs: a new line is decoded (with orjson, reader.py) and projected
    onto what a decision can depend on (principal, action, resource and the context keys the
    policies read, plus the alias being counted); equal projections share one outcome without
-   even building a `Request`.
+   even building a `Request`, and a new projection is decided from itself, the line is not
+   decoded again. Lines the projector does not answer for are read by `json`.
 3. The compiled evaluator's own memo, for everything else.
 
 The report depends on the lines alone, never on how they were cut into chunks: aliases are
@@ -28,8 +29,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import IO, Any
 
 from rumpolicy.analysis.replay.linekeys import blankable, line_key_function
@@ -41,8 +43,7 @@ from rumpolicy.analysis.replay.report import (
     BadLine,
     Example,
     ReplayReport,
-    alias_rows,
-    change_rows,
+    build_report,
 )
 from rumpolicy.analysis.replay.rum_events import export_message, is_rum_event, rum_event_request
 from rumpolicy.engine import CompiledPolicy, Effect, Request, compile_policy
@@ -57,6 +58,10 @@ input, so the memo of whole Decisions (with their traces) only needs to serve le
 MAX_ALIASES = 10_000
 MAX_EXAMPLES = 3
 MAX_BAD_LINES = 20
+PLAIN_NESTING = 200
+"""A plain line with more brackets than this is decided from `json`'s decoding: it could nest
+deeper than `json` decodes (Replayer._projected_outcome). Below, `json` runs out of depth
+only from a stack already 800 frames deep."""
 
 Outcome = tuple[AliasValue, Effect, str, Effect | None, str | None]
 """(alias, effect, reason, effect against, reason against): what one record counts as."""
@@ -105,6 +110,8 @@ class ReplayCaches:
         self.line_cap = line_cache_bytes
         self.contexts: dict[tuple[Any, ...], Outcome] = {}
         self.contexts_cap = context_cache_entries
+        self.keys = keys
+        """What a projection holds the values of, after principal, action and resource."""
         self.project = projector(keys, cap=context_cache_entries)
         self.line_key = line_key_function(blankable(keys))
         self.keyed = False
@@ -130,8 +137,8 @@ class Replayer:
         policies, against, monitor and caller (units.py keeps one per job on a worker).
         `caller`: the caller of CloudWatch RUM log events, which record none
         (rum_events.py)."""
-        self._policy = _compiled(policy, memo_size)
-        self._against = _compiled(against, memo_size) \
+        self._policy = compiled(policy, memo_size)
+        self._against = compiled(against, memo_size) \
             if compare or against is not None else None
         self.compared = self._against is not None
         self._monitor = monitor
@@ -270,7 +277,7 @@ class Replayer:
                 shape = self._shape(lines[index])
                 assert not isinstance(shape, str)
                 if is_rum_event(shape):  # decided as the request it stands for
-                    shape = self._rum_event_request()
+                    shape = self._rum_event_request
                     assert not isinstance(shape, str)
                 kept.append(Example(source, first_line + index, alias,
                                     shape.get("request", shape), outcome[4] or "",
@@ -307,12 +314,27 @@ class Replayer:
         found = contexts.get(key)
         if found is not None:
             return found
-        outcome = self._slow_outcome(line)
+        outcome = self._projected_outcome(line, key)
         if type(outcome) is tuple:
             if len(contexts) >= self.caches.contexts_cap:
                 contexts.clear()
             contexts[key] = outcome
         return outcome
+
+    def _projected_outcome(self, line: bytes, key: tuple[Any, ...]) -> Cached:
+        """A plain line decided from its projection, which holds all a decision reads: the
+        compiled evaluators key their memo on exactly those values (engine/compiled.py), and
+        whether it holds a request at all depends on its principal, action and resource
+        (reader.projector). So orjson's decoding is the only one: `json` would give the same
+        record (tests/replay/test_replay_reader.py), but for one refusal, lines nested deeper
+        than it decodes (about 1,000 levels, fewer deep in a stack; orjson reads 1,023).
+        A line that could nest that deep is read by `json` as before."""
+        if line.count(b"[") + line.count(b"{") > PLAIN_NESTING:
+            return self._slow_outcome(line)
+        return self._decided({"principal": key[0], "action": key[1], "resource": key[2],
+                              "context": {name: value for name, value
+                                          in zip(self.caches.keys, key[3:], strict=True)
+                                          if value is not None}})
 
     @staticmethod
     def _shape(line: bytes) -> dict[str, Any] | str:
@@ -338,21 +360,31 @@ class Replayer:
         if isinstance(shape, str):
             return shape
         if is_rum_event(shape):
-            return self._rum_event_outcome()
+            return self._rum_event_outcome
         if self._monitor is not None and shape.get("resource") != self._monitor:
             return _SKIPPED
+        return self._decided(shape)
+
+    def _decided(self, shape: Mapping[str, Any]) -> Cached:
+        """A request shape decided, or why it holds no request."""
         try:
             request = Request.from_dict(shape)
         except (ValueError, TypeError) as err:
             return f"not a request: {err}"
         return self._decide(request)
 
+    @cached_property
     def _rum_event_request(self) -> dict[str, Any] | str:
+        """The request every CloudWatch RUM log event of this replay stands for, or why none
+        can be replayed: it depends on the policies, the monitor and the caller alone, so it
+        is worked out at the first event (rum_events.py)."""
         read = [*self._policy.keys_read, *(self._against.keys_read if self._against else ())]
         return rum_event_request(monitor=self._monitor, caller=self._caller, keys_read=read)
 
+    @cached_property
     def _rum_event_outcome(self) -> Cached:
-        shape = self._rum_event_request()
+        """What every CloudWatch RUM log event of this replay counts as."""
+        shape = self._rum_event_request
         if isinstance(shape, str):
             return shape
         outcome = self._decide(Request.from_dict(shape))
@@ -369,14 +401,8 @@ class Replayer:
     # -- recording ----------------------------------------------------------------------------
 
     def report(self, *, policy_name: str, against_name: str | None = None) -> ReplayReport:
-        compared = self.compared
-        return ReplayReport(
-            policy=policy_name, against=against_name if compared else None,
-            sources=tuple(self.lines), records=self.records, skipped=self.skipped,
-            bad=self.bad, bad_reasons=dict(self.bad_reasons), bad_lines=tuple(self.bad_lines),
-            aliases=alias_rows(self.counts, compared),
-            changes=change_rows(self.counts, self.examples) if compared else (),
-            seconds=time.perf_counter() - self._started)
+        return build_report(self, policy_name=policy_name, against_name=against_name,
+                            seconds=time.perf_counter() - self._started)
 
 
 def keys_read(policy: CompiledPolicy, against: CompiledPolicy | None) -> tuple[str, ...]:
@@ -388,7 +414,8 @@ def keys_read(policy: CompiledPolicy, against: CompiledPolicy | None) -> tuple[s
     return (ALIAS, *keys)
 
 
-def _compiled(policy: Evaluator, memo_size: int) -> CompiledPolicy:
+def compiled(policy: Evaluator, memo_size: int) -> CompiledPolicy:
+    """The policy compiled (or as it is, when it already is)."""
     if isinstance(policy, CompiledPolicy):
         return policy
     return compile_policy(policy, memo_size=memo_size)

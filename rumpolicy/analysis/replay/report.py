@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rumpolicy.engine import Effect
 
@@ -143,6 +143,52 @@ class ReplayReport:
             } for c in self.changes],
             "seconds": round(self.seconds, 3),
         }
+
+
+class Findings(Protocol):
+    """What a replay found: a Replayer's, a ReplayPart's, or a Merger's of many parts."""
+
+    @property
+    def lines(self) -> Mapping[str, int]:
+        """Lines read per source, in the order the sources came."""
+
+    @property
+    def counts(self) -> Mapping[tuple[Any, ...], int]:
+        """Records per outcome (replayer.Outcome)."""
+
+    @property
+    def records(self) -> int: ...
+
+    @property
+    def skipped(self) -> int: ...
+
+    @property
+    def bad(self) -> int: ...
+
+    @property
+    def bad_reasons(self) -> Mapping[str, int]: ...
+
+    @property
+    def bad_lines(self) -> Sequence[BadLine]: ...
+
+    @property
+    def examples(self) -> Mapping[tuple[Effect, Effect], Sequence[Example]]: ...
+
+    @property
+    def compared(self) -> bool: ...
+
+
+def build_report(found: Findings, *, policy_name: str, against_name: str | None,
+                 seconds: float) -> ReplayReport:
+    """The report of what a replay, or the merge of the replays of its units, found."""
+    compared = found.compared
+    return ReplayReport(
+        policy=policy_name, against=against_name if compared else None,
+        sources=tuple(found.lines), records=found.records, skipped=found.skipped,
+        bad=found.bad, bad_reasons=dict(found.bad_reasons), bad_lines=tuple(found.bad_lines),
+        aliases=alias_rows(found.counts, compared),
+        changes=change_rows(found.counts, found.examples) if compared else (),
+        seconds=seconds)
 
 
 def alias_rows(counts: Mapping[tuple[Any, ...], int], compared: bool) -> tuple[AliasCounts, ...]:

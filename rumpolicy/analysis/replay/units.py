@@ -23,11 +23,12 @@ from rumpolicy.analysis.replay.replayer import (
     MEMO_SIZE,
     ReplayCaches,
     Replayer,
+    compiled,
     keys_read,
 )
 from rumpolicy.analysis.replay.report import AliasValue, ReplayReport
 from rumpolicy.analysis.replay.sources import STDIN, Source, open_range, open_source
-from rumpolicy.engine import CompiledPolicy, compile_policy
+from rumpolicy.engine import CompiledPolicy
 from rumpolicy.policy import Policy
 
 SPLIT_BYTES = 64 << 20
@@ -74,6 +75,14 @@ class ReplayJob:
             self.line_cache_bytes, self.context_cache_entries, self.caller))).hexdigest()
         return replace(self, token=digest)
 
+    def replayer(self, known_aliases: Iterable[AliasValue] = ()) -> Replayer:
+        """A Replayer of this job. With a token, it has the compiled policies and the warm
+        caches of the job's earlier replays in this process (`_prepared`)."""
+        policy, against, caches = _prepared(self)
+        return Replayer(policy, against, compare=self.compare, monitor=self.monitor,
+                        chunk_bytes=self.chunk_bytes, max_aliases=self.max_aliases,
+                        known_aliases=known_aliases, caches=caches, caller=self.caller)
+
 
 def plan(sources: Sequence[Source], split_bytes: int = SPLIT_BYTES) -> list[Unit]:
     """The units of these logs, in log order."""
@@ -99,8 +108,8 @@ many units of one job (docs/performance.md: a unit with cold caches cost 3x)."""
 def _prepared(job: ReplayJob) -> _Prepared:
     found = _PREPARED.get(job.token) if job.token else None
     if found is None:
-        policy = compile_policy(job.policy, memo_size=job.memo_size)
-        against = compile_policy(job.against, memo_size=job.memo_size) \
+        policy = compiled(job.policy, job.memo_size)
+        against = compiled(job.against, job.memo_size) \
             if job.compare or job.against is not None else None
         caches = ReplayCaches(keys_read(policy, against), line_cache_bytes=job.line_cache_bytes,
                               context_cache_entries=job.context_cache_entries)
@@ -115,10 +124,7 @@ def _prepared(job: ReplayJob) -> _Prepared:
 def replay_unit(job: ReplayJob, unit: Unit,
                 known_aliases: Iterable[AliasValue] = ()) -> ReplayPart:
     """Replay one unit: what a worker runs."""
-    policy, against, caches = _prepared(job)
-    replayer = Replayer(policy, against, compare=job.compare, monitor=job.monitor,
-                        chunk_bytes=job.chunk_bytes, max_aliases=job.max_aliases,
-                        known_aliases=known_aliases, caches=caches, caller=job.caller)
+    replayer = job.replayer(known_aliases)
     stream = open_source(unit.source) if unit.end is None \
         else open_range(unit.source, unit.start, unit.end)
     try:
