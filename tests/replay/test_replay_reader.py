@@ -133,6 +133,10 @@ def test_a_line_nested_deeper_than_json_reads_is_bad_as_json_says():
 
     deep = replayed(nested(1010), None)
     assert [(b.line, b.message) for b in deep.bad_lines] == [(1, "not JSON: nested too deeply")]
+    # After a line with the same request: still bad, whatever the caches hold (the units of a
+    # cut log would otherwise disagree with the whole log).
+    after = replayed(nested(1) + nested(1010), None)
+    assert [(b.line, b.message) for b in after.bad_lines] == [(2, "not JSON: nested too deeply")]
     for depth in (150, 300):  # decided from the projection, and from `json`'s decoding
         shallow = replayed(nested(depth), None)
         assert (shallow.records, shallow.bad) == (1, 0)

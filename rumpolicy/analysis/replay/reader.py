@@ -145,6 +145,12 @@ def request_shape(record: dict[str, Any]) -> dict[str, Any] | str:
     return shape
 
 
+PLAIN_NESTING = 200
+"""A line with more brackets than this is no plain line: it could nest deeper than `json`
+decodes (about 1,000 levels, fewer deep in a stack) though orjson reads it (1,023), and a line
+only one of them reads must be bad whatever was replayed before it."""
+
+
 def projector(keys: tuple[str, ...], *, cap: int) -> Callable[[bytes], tuple[Any, ...] | None]:
     """A function giving a line's projection, everything a decision on it can read: (principal,
     action, resource, the value of each of `keys`), each key found under any case of its name,
@@ -169,6 +175,8 @@ def projector(keys: tuple[str, ...], *, cap: int) -> Callable[[bytes], tuple[Any
         return found
 
     def project(line: bytes) -> tuple[Any, ...] | None:
+        if line.count(b"[") + line.count(b"{") > PLAIN_NESTING:
+            return None
         try:
             record = loads(line)
         except failed:

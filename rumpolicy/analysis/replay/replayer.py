@@ -58,11 +58,6 @@ input, so the memo of whole Decisions (with their traces) only needs to serve le
 MAX_ALIASES = 10_000
 MAX_EXAMPLES = 3
 MAX_BAD_LINES = 20
-PLAIN_NESTING = 200
-"""A plain line with more brackets than this is decided from `json`'s decoding: it could nest
-deeper than `json` decodes (Replayer._projected_outcome). Below, `json` runs out of depth
-only from a stack already 800 frames deep."""
-
 Outcome = tuple[AliasValue, Effect, str, Effect | None, str | None]
 """(alias, effect, reason, effect against, reason against): what one record counts as."""
 
@@ -327,10 +322,8 @@ class Replayer:
         whether it holds a request at all depends on its principal, action and resource
         (reader.projector). So orjson's decoding is the only one: `json` would give the same
         record (tests/replay/test_replay_reader.py), but for one refusal, lines nested deeper
-        than it decodes (about 1,000 levels, fewer deep in a stack; orjson reads 1,023).
-        A line that could nest that deep is read by `json` as before."""
-        if line.count(b"[") + line.count(b"{") > PLAIN_NESTING:
-            return self._slow_outcome(line)
+        than it decodes (about 1,000 levels; orjson reads 1,023), which the projector leaves
+        to `json` (reader.PLAIN_NESTING)."""
         return self._decided({"principal": key[0], "action": key[1], "resource": key[2],
                               "context": {name: value for name, value
                                           in zip(self.caches.keys, key[3:], strict=True)
