@@ -9,9 +9,8 @@ import dataclasses
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rumpolicy.cli._common import (
     EXIT_FAIL,
@@ -26,6 +25,9 @@ from rumpolicy.cli._common import (
     write_file,
 )
 from rumpolicy.cli._discover import add_discovery, discover, load_config, settings
+
+if TYPE_CHECKING:
+    from rumpolicy.analysis.audit.baseline import Baseline
 
 _SEVERITIES = ("error", "security", "warning", "suggestion")
 
@@ -79,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from rumpolicy.analysis.audit.formats import json as json_format
     from rumpolicy.analysis.audit.formats import sarif, text
+    from rumpolicy.analysis.audit.named import named_without_policy
     from rumpolicy.analysis.audit.runner import audit_contents
     from rumpolicy.analysis.sources import read_bytes
     from rumpolicy.cli._progress import ProgressBar
@@ -95,18 +98,19 @@ def run(args: argparse.Namespace) -> int:
                                     args.jobs or default_jobs(), bar.advance))
     bar.finish()
     if "-" in args.paths:
-        contents = read_bytes(sys.stdin.buffer.read(), STDIN, True, resolve)
+        contents = named_without_policy(read_bytes(sys.stdin.buffer.read(), STDIN, True,
+                                                   resolve), True)
         findings, silenced = audit_contents(contents, args.monitor)
         results.append(FileResult(STDIN, contents.kind, tuple(findings), silenced))
     result = collect(iter(results), config)
     if args.write_baseline:
-        write_file(Path(args.write_baseline), baseline.render(result.findings),
+        write_file(Path(args.write_baseline), baseline.render(result.findings, config.base),
                    args.write_baseline)
         print(f"rumpolicy: wrote {len(result.findings)} findings to {args.write_baseline}",
               file=sys.stderr)
         return EXIT_OK
     if known is not None:
-        new, suppressed = baseline.split(result.findings, known)
+        new, suppressed = baseline.split(result.findings, known, config.base)
         result = dataclasses.replace(result, findings=tuple(new), suppressed=suppressed)
     if args.format == "json":
         output = json_format.render(result)
@@ -119,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAIL if any(f.severity.reaches(threshold) for f in result.findings) else EXIT_OK
 
 
-def _load_baseline(path: Path) -> Counter[tuple[str, str, str]]:
+def _load_baseline(path: Path) -> Baseline:
     from rumpolicy.analysis.audit.baseline import BaselineError, load
 
     try:

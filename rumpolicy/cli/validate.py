@@ -28,14 +28,17 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rumpolicy.analysis.audit.named import named_without_policy
     from rumpolicy.analysis.sources import read_bytes, read_path
 
     config = load_config(args)
     resolve = settings(args)
     found = discover(args, config)
-    contents = [read_path(c.path, c.named, resolve) for c in found.files]
+    contents = [named_without_policy(read_path(c.path, c.named, resolve), c.named)
+                for c in found.files]
     if "-" in args.paths:
-        contents.append(read_bytes(sys.stdin.buffer.read(), STDIN, True, resolve))
+        contents.append(named_without_policy(read_bytes(sys.stdin.buffer.read(), STDIN, True,
+                                                        resolve), True))
     reports = [_report(c) for c in contents if c.kind != "skipped"]
     skipped = sum(1 for c in contents if c.kind == "skipped")
     if args.format == "json":

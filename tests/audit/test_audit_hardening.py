@@ -264,4 +264,4 @@ def test_a_baseline_version_must_be_the_integer_1(tmp_path, version):
 def test_a_baseline_of_version_1_loads(tmp_path):
     path = tmp_path / "b.json"
     path.write_text(json.dumps({"rumpolicy-baseline": 1, "findings": []}))
-    assert not load_baseline(path)
+    assert not load_baseline(path).known

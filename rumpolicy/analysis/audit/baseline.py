@@ -5,9 +5,17 @@ template resource for a policy in a template), never by line: adding lines above
 make it new. Two findings with the same key are counted, so a third copy of a problem the
 baseline holds twice is new.
 
-    {"rumpolicy-baseline": 1,
+    {"rumpolicy-baseline": 1, "files-relative-to": "project-root",
      "findings": [{"file": "policies/shop.json", "id": "missing-version", "path": "$",
                    "message": "..."}]}
+
+`file` is relative to the project root (the directory of the configuration file in use, else
+the directory the audit ran in), with `/` between names on every OS, so one baseline matches
+whether the audit runs from the root, from a subdirectory, or is given absolute or `./`
+paths. Baselines written before that carry no `files-relative-to`: their names are as the audit
+printed them, and they are matched that way, so they keep working where they did (the same
+directory, the same spelling). The format stays version 1: a reader that does not know
+`files-relative-to` ignores it and still matches a baseline used from the root.
 
 `message` is kept for people reading the file and for review; matching ignores it.
 """
@@ -15,11 +23,14 @@ baseline holds twice is new.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 
 from rumpolicy.analysis.audit.findings import Finding
+from rumpolicy.analysis.sources import STDIN
 from rumpolicy.analysis.sources.tree import (
     Mapping,
     Scalar,
@@ -31,6 +42,8 @@ from rumpolicy.analysis.sources.tree import (
 
 FORMAT_KEY = "rumpolicy-baseline"
 VERSION = 1
+RELATIVE_KEY = "files-relative-to"
+PROJECT_ROOT = "project-root"
 Key = tuple[str, str, str]
 
 
@@ -38,21 +51,43 @@ class BaselineError(ValueError):
     """One line: `file:line:column: what is wrong`."""
 
 
-def key(finding: Finding) -> Key:
-    return (Path(finding.file).as_posix(), finding.id, finding.path)
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The findings a baseline file holds, and how its file names are to be read."""
+
+    known: Counter[Key]
+    by_project_root: bool = True
+    """File names relative to the project root; False for a baseline written before, whose
+    names are as the audit printed them (relative to where it ran, or absolute)."""
 
 
-def render(findings: Iterable[Finding]) -> str:
-    rows = sorted(({"file": Path(f.file).as_posix(), "id": f.id, "path": f.path,
+def project_path(file: str, root: str | os.PathLike[str], here: str | None = None) -> str:
+    """`file` as the audit names it (relative to `here`, the current directory, or absolute),
+    relative to `root` with `/` separators: the same name whatever directory the audit runs in
+    and however the path was spelled. Lexical: symbolic links are not followed. Standard input
+    keeps its name."""
+    if file == STDIN:
+        return file
+    absolute = os.path.normpath(os.path.join(os.getcwd() if here is None else here, file))
+    try:
+        relative = os.path.relpath(absolute, root)
+    except ValueError:  # another drive than the root's (Windows): no relative path exists
+        relative = absolute
+    return PurePath(relative).as_posix()
+
+
+def render(findings: Iterable[Finding], root: str | os.PathLike[str]) -> str:
+    """The baseline file for `findings`, their files named relative to `root`."""
+    rows = sorted(({"file": project_path(f.file, root), "id": f.id, "path": f.path,
                     "message": f.message} for f in findings),
                   key=lambda r: (r["file"], r["id"], r["path"], r["message"]))
     # ASCII: a file name that is not UTF-8 (surrogate escapes) is written as \u escapes
     body = ",\n".join("    " + json.dumps(row, ensure_ascii=True) for row in rows)
-    return (f'{{"{FORMAT_KEY}": {VERSION}, "findings": [\n{body}\n]}}\n' if rows
-            else f'{{"{FORMAT_KEY}": {VERSION}, "findings": []}}\n')
+    head = f'{{"{FORMAT_KEY}": {VERSION}, "{RELATIVE_KEY}": "{PROJECT_ROOT}", "findings": '
+    return f"{head}[\n{body}\n]}}\n" if rows else f"{head}[]}}\n"
 
 
-def load(path: Path) -> Counter[Key]:
+def load(path: Path) -> Baseline:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -75,6 +110,11 @@ def load(path: Path) -> Counter[Key]:
         raise fail(version or root, f'not a rumpolicy baseline: expected {{"{FORMAT_KEY}": '
                    f'{VERSION}, "findings": [...]}} (written by --write-baseline)')
     assert isinstance(root, Mapping)
+    relative_to = root.get(RELATIVE_KEY)
+    if relative_to is not None and not (isinstance(relative_to, Text)
+                                        and relative_to.value == PROJECT_ROOT):
+        raise fail(relative_to, f'"{RELATIVE_KEY}" must be "{PROJECT_ROOT}" (or absent, for '
+                   "file names as an older rumpolicy printed them)")
     rows = root.get("findings")
     if not isinstance(rows, Sequence):
         raise fail(rows or root, '"findings" must be a list')
@@ -88,7 +128,7 @@ def load(path: Path) -> Counter[Key]:
                 raise fail(value or row, f'each finding needs "{name}" as a string')
             values.append(_string_at(text, starts, value))
         known[(values[0], values[1], values[2])] += 1
-    return known
+    return Baseline(known, by_project_root=relative_to is not None)
 
 
 def _string_at(text: str, starts: list[int], node: Text) -> str:
@@ -111,13 +151,23 @@ def _is_version(node: object) -> bool:
     return isinstance(node, Scalar) and type(value) is int and value == VERSION
 
 
-def split(findings: Iterable[Finding], known: Counter[Key]) -> tuple[list[Finding], int]:
-    """(the findings the baseline does not hold, how many it suppressed)."""
-    left = Counter(known)
+def key(finding: Finding, root: str | os.PathLike[str] | None) -> Key:
+    """How a baseline knows `finding`: its file relative to `root`, or as printed when `root`
+    is None (an older baseline)."""
+    file = Path(finding.file).as_posix() if root is None else project_path(finding.file, root)
+    return (file, finding.id, finding.path)
+
+
+def split(findings: Iterable[Finding], baseline: Baseline, root: str | os.PathLike[str]
+          ) -> tuple[list[Finding], int]:
+    """(the findings the baseline does not hold, how many it suppressed); `root` is the project
+    root the baseline's file names are relative to."""
+    left = Counter(baseline.known)
+    base = root if baseline.by_project_root else None
     new: list[Finding] = []
     suppressed = 0
     for finding in findings:
-        k = key(finding)
+        k = key(finding, base)
         if left[k] > 0:
             left[k] -= 1
             suppressed += 1

@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 
 from rumpolicy.analysis.audit.config import AuditConfig
 from rumpolicy.analysis.audit.findings import Finding
+from rumpolicy.analysis.audit.named import named_without_policy
 from rumpolicy.analysis.audit.runner import AuditResult, audit_contents
 from rumpolicy.analysis.sources import Candidate, Settings, read_path
 
@@ -133,7 +134,8 @@ def _receive(pipes: dict[int, Connection], done: list[list[FileResult]],
 
 def _audit_one(job: _Job, candidate: Candidate) -> FileResult:
     monitor, settings = job
-    contents = read_path(candidate.path, candidate.named, settings)
+    contents = named_without_policy(read_path(candidate.path, candidate.named, settings),
+                                    candidate.named)
     findings, silenced = audit_contents(contents, monitor)
     return FileResult(contents.file, contents.kind, tuple(findings), silenced)
 

@@ -15,6 +15,7 @@ from rumpolicy.analysis.audit.catalogue import CATALOGUE
 from rumpolicy.analysis.audit.checks import registered
 from rumpolicy.analysis.audit.context import AuditContext, make_finding, source_lines
 from rumpolicy.analysis.audit.findings import Finding
+from rumpolicy.analysis.audit.named import named_without_policy
 from rumpolicy.analysis.sources import FileContents, PolicyText, Settings, read_bytes, read_path
 from rumpolicy.analysis.sources.files import not_json
 from rumpolicy.policy import Diagnostic, PolicyError, load_policy
@@ -37,15 +38,15 @@ class AuditResult:
 def audit_text(text: str, file: str = "<policy>", monitor: str | None = None
                ) -> list[Finding]:
     """Every finding for one policy document, sorted by place."""
-    lines = source_lines(text)
     not_policy = not_json(text)
     if not_policy is not None:
-        return [make_finding("not-a-policy", file, 1, 1, not_policy, lines)]
+        return [make_finding("not-a-policy", file, 1, 1, not_policy, _first_lines(text, 1))]
     try:
         policy = load_policy(text)
     except PolicyError as err:
+        lines = _first_lines(text, max((d.line for d in err.diagnostics), default=1))
         return _sorted(_from_diagnostic(d, file, lines) for d in err.diagnostics)
-    context = AuditContext(policy, file, lines, monitor)
+    context = AuditContext(policy, file, source_lines(text), monitor)
     found: list[Finding] = []
     for _, function in registered():
         found.extend(function(context))
@@ -53,17 +54,30 @@ def audit_text(text: str, file: str = "<policy>", monitor: str | None = None
     return _sorted(found)
 
 
+def _first_lines(text: str, count: int) -> list[str]:
+    """The text's first `count` lines (all of them if it has fewer), as `source_lines` gives
+    them: the snippets of findings that stop at the loader need no more, and a file refused by
+    its size (50 MB, say) is not split whole for the one line its finding shows."""
+    end = -1
+    for _ in range(count):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return source_lines(text)
+    return source_lines(text[:end])
+
+
 def audit_bytes(data: bytes, file: str, monitor: str | None = None,
                 settings: Settings | None = None) -> list[Finding]:
     """Every finding for a file's raw bytes, read as a file named on the command line: a policy,
     a template or a plan is audited; anything else is one `not-a-policy` finding."""
     contents = read_bytes(data, file, True, settings or Settings(), Path(file).suffix.lower())
-    return audit_contents(contents, monitor)[0]
+    return audit_contents(named_without_policy(contents, True), monitor)[0]
 
 
 def audit_file(path: Path, monitor: str | None = None, name: str | None = None,
                settings: Settings | None = None) -> list[Finding]:
-    return audit_contents(read_path(path, True, settings or Settings(), name), monitor)[0]
+    contents = read_path(path, True, settings or Settings(), name)
+    return audit_contents(named_without_policy(contents, True), monitor)[0]
 
 
 def audit_paths(paths: Sequence[Path], monitor: str | None = None) -> AuditResult:
