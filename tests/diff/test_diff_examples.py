@@ -255,3 +255,24 @@ def test_derived_keys_given_in_the_context_count():
     result = diff_policies(named, None, monitor=SHOP)
     assert [(c.witness.principal, dict(c.witness.context)) for c in result.changes] == \
         [(role, {})]  # the engine derives aws:PrincipalType = Role for it
+
+
+def test_an_anonymous_callers_userid_is_what_the_engine_derives():
+    """The engine derives aws:userid = `anonymous` for an unsigned caller unless the context
+    gives another value (docs/semantics.md, the principal-key table's anonymous row), so
+    `${aws:userid}` is `anonymous` in every request an anonymous caller really sends: those are
+    analysed exactly, as a user's `${aws:username}` is. Only a context claiming another userid
+    stays unanalysed, and the note says so."""
+    old = _policy(_allow({"StringEquals": {"rum:alias": "${aws:userid}"}}))
+    result = diff_policies(old, None, monitor=SHOP)
+    witnesses_hold(result, old, None)
+    derived = request(rum_alias="anonymous")
+    assert result.covers(derived) and change_of(result, derived) == (ALLOW, IMPLICIT)
+    given = request(rum_alias="anonymous", aws_userid="anonymous")  # the same to the engine
+    assert change_of(result, given) == (ALLOW, IMPLICIT)
+    assert change_of(result, request(rum_alias="someone")) is None  # denied by both
+    assert not result.covers(request(rum_alias="x", aws_userid="x"))
+    assert [dict(c.witness.context) for c in result.changes] == [{"rum:alias": "anonymous"}]
+    assert result.not_analysed[0].startswith(
+        "requests in which aws:userid has a single value other than `anonymous`: old policy "
+        "statement 0")

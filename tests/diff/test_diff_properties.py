@@ -172,3 +172,73 @@ def test_cell_representatives_differ_exactly_inside_the_changes(pair, identities
         cells = list(itertools.islice(representatives(result, random.Random(seed)), 400))
     assert cells or not result.changes
     _check(result, old, new, cells)
+
+
+DERIVED = ("aws:PrincipalType", "aws:PrincipalAccount", "aws:userid", "aws:PrincipalArn",
+           "aws:username", "aws:ResourceAccount")
+"""Keys the engine derives (for an anonymous caller: the first three and aws:ResourceAccount)
+unless the context gives them (docs/semantics.md)."""
+_DERIVED_VALUES = ("anonymous", "Anonymous", "User", "AssumedRole", ACCOUNT,
+                   f"arn:aws:iam::{ACCOUNT}:user/alice", "alice", "x", "")
+_TEMPLATES = (*_DERIVED_VALUES[:-1], "*", "a*", *(f"${{{k}}}" for k in DERIVED))
+
+
+@st.composite
+def _derived_statements(draw: st.DrawFn) -> dict[str, Any]:
+    """A statement whose condition reads a derived key, or compares rum:alias with one."""
+    key = draw(st.sampled_from((*DERIVED, "rum:alias")))
+    operator = draw(st.sampled_from(("StringEquals", "StringNotEquals", "StringLike",
+                                     "StringEqualsIgnoreCase", "StringEqualsIfExists", "Null",
+                                     "ForAnyValue:StringEquals", "ForAllValues:StringLike")))
+    values = [draw(st.sampled_from(("true", "false")))] if operator == "Null" else \
+        draw(st.lists(st.sampled_from(_TEMPLATES), min_size=1, max_size=2))
+    return {"Effect": draw(st.sampled_from(("Allow", "Deny"))),
+            "Principal": draw(st.sampled_from(("*", {"AWS": ACCOUNT},
+                                               {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"}))),
+            "Action": "rum:PutRumEvents", "Resource": draw(st.sampled_from(("*", monitor_arn(
+                "shop")))), "Condition": {operator: {key: values}}}
+
+
+@st.composite
+def _claiming_requests(draw: st.DrawFn) -> rp.Request:
+    """Mostly anonymous requests, whose context may give derived keys values of its own
+    (a list, the empty string, another caller's)."""
+    context: dict[str, Any] = {}
+    for key in draw(st.lists(st.sampled_from((*DERIVED, "rum:alias")), max_size=3,
+                             unique=True)):
+        context[key] = draw(st.one_of(st.sampled_from(_DERIVED_VALUES),
+                                      st.lists(st.sampled_from(_DERIVED_VALUES[:3]),
+                                               max_size=2)))
+    principal = draw(st.sampled_from((None, None, None, f"arn:aws:iam::{ACCOUNT}:user/alice",
+                                      f"arn:aws:sts::{ACCOUNT}:assumed-role/r/s")))
+    resource = draw(st.sampled_from((monitor_arn("shop"), monitor_arn("shop", OTHER_ACCOUNT),
+                                     "arn:aws:rum:us-east-1::appmonitor/shop")))
+    return rp.Request(resource=resource, principal=principal, context=context)
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(_derived_statements(), min_size=1, max_size=3),
+       st.lists(_derived_statements(), max_size=3),
+       st.lists(_claiming_requests(), min_size=1, max_size=15))
+def test_requests_that_give_derived_keys_are_decided_as_the_engine_does(old_statements,
+                                                                         new_statements, probes):
+    """The engine takes a derived key's value from the context when the context gives one, for
+    anonymous callers too; the diff's classes, regions and witnesses must agree, with and
+    without a monitor (aws:ResourceAccount is derived from the resource). And a request an
+    anonymous caller really sends (its derived keys left to the engine) is always analysed
+    under a monitor: `${aws:userid}` is `anonymous` there, a constant like a user's name."""
+    def load(statements: list[dict[str, Any]]) -> rp.Policy | None:
+        return rp.load_policy({"Version": "2012-10-17", "Statement": statements}) \
+            if statements else None
+
+    old, new = load(old_statements), load(new_statements)
+    shop = [r for r in probes if r.resource == monitor_arn("shop")]
+    if shop:
+        result = diff_policies(old, new, monitor=monitor_arn("shop"))
+        _check(result, old, new, shop)
+        derived = {k.lower() for k in DERIVED}
+        for request in shop:  # what an anonymous caller really sends is never left out
+            if request.principal is None and not derived & {k.lower() for k in request.context}:
+                assert result.covers(request), (request.to_dict(), result.not_analysed)
+    _check(diff_policies(old, new), old, new, probes)

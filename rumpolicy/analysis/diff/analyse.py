@@ -45,6 +45,8 @@ from rumpolicy.policy.models import Policy
 
 MAX_STATES = 200_000
 """Budget for the search's states; it also bounds the evaluations (two per final state)."""
+MAX_STEPS = 3_000_000
+"""Budget for the search's (state, class) pairs tried: about 5 s on the development machine."""
 MAX_REGIONS = 2_000
 
 
@@ -66,6 +68,11 @@ class State(NamedTuple):
     """Statements relating two request values that the caller and action let apply."""
 
 
+NOT_ANALYSED = State(-1)
+"""Where every cell outside the analysed space leads (`Dimensions.blocks`): one final state,
+never decided, that regions may take in as a don't-care (`Layered.cubes`)."""
+
+
 class _Diff:
     def __init__(self, old: Policy | None, new: Policy | None, dimensions: Dimensions) -> None:
         self.old, self.new = old, new
@@ -84,6 +91,8 @@ class _Diff:
 
     def step(self, dimension: int, state: State, chosen: int) -> State | None:
         d = self.dimensions
+        if state is NOT_ANALYSED:
+            return state
         if dimension == 0:
             resource = d.resource.classes[chosen]
             return State(state.mask & resource.mask, resource.account, resource.has_account)
@@ -113,7 +122,7 @@ class _Diff:
         if key.classes[chosen].kind == "absent" and key.key in state.derived:
             return None
         if state.pending and d.blocks(dimension - 3, chosen, state.pending):
-            return None  # not analysed (named in not_analysed)
+            return NOT_ANALYSED  # named in not_analysed
         return state._replace(mask=state.mask & d.key_masks[dimension - 3][chosen],
                               derived=state.derived - {key.key})
 
@@ -162,21 +171,32 @@ class _Diff:
             context[dimension.name] = value if isinstance(value, str) else list(value or ())
         return Request(resource=resource, action=action, principal=principal, context=context)
 
-    def witness_cell(self, cube: Sequence[frozenset[int]]) -> tuple[int, ...]:
+    def witness_cell(self, graph: Layered[State], cube: Sequence[frozenset[int]],
+                     targets: set[int]) -> tuple[int, ...]:
         """The first (most specific) class of each dimension, except that a key keeps the
         value the engine derives for the caller when the region allows it, and a key the
-        region does not narrow is left out of the request."""
-        cell = [min(chosen) for chosen in cube]
-        derived = self._bare(cell).values
-        for position, dimension in enumerate(self.dimensions.keys, start=3):
-            implied = derived.get(dimension.key)
+        region does not narrow is left out of the request; the next best cell when that one is
+        a don't-care, not analysed."""
+        def order(done: tuple[int, ...], chosen: frozenset[int]) -> list[int]:
+            ranked = sorted(chosen)
+            if len(done) < 3:
+                return ranked
+            dimension = self.dimensions.keys[len(done) - 3]
+            implied = self._bare(done).values.get(dimension.key)
             found = None if implied is None else dimension.classify(implied)
-            if found is not None and found in cube[position]:
-                cell[position] = found
-            elif len(cube[position]) == len(dimension.classes) and \
-                    dimension.absent_index is not None:
-                cell[position] = dimension.absent_index
-        return tuple(cell)
+            if found is not None and found in chosen:
+                preferred: int | None = found
+            elif len(chosen) == len(dimension.classes):
+                preferred = dimension.absent_index
+            else:
+                preferred = None
+            return ranked if preferred is None else \
+                [preferred, *(c for c in ranked if c != preferred)]
+
+        cell = graph.find(tuple(cube), targets, order)
+        if cell is None:
+            raise InternalError("a region holds no cell of its change")
+        return cell
 
     def describe(self, headline: str, cube: Sequence[frozenset[int]]) -> str:
         d = self.dimensions
@@ -188,11 +208,14 @@ class _Diff:
     def run(self, scope: str, notes: list[str]) -> PolicyDiff:
         d = self.dimensions
         graph: Layered[State] = explore(d.sizes, State(self.reading.everything), self.step,
-                                 limit=MAX_STATES)
+                                        limit=MAX_STATES, steps=MAX_STEPS)
         compiled = (compile_policy(self.old), compile_policy(self.new))
         held = self.reading.identities.held_by
         outcome: dict[tuple[Effect, Effect], set[int]] = {}
+        dont_care = next((i for i, s in enumerate(graph.final) if s is NOT_ANALYSED), None)
         for final, state in enumerate(graph.final):
+            if final == dont_care:
+                continue
             request = self.request(graph.path(final))
             effects = (compiled[0].evaluate(request, held(request)).effect,
                        compiled[1].evaluate(request, held(request)).effect)
@@ -205,9 +228,9 @@ class _Diff:
         changes: list[Change] = []
         for pair, headline in HEADLINES.items():
             found = []
-            for cube in graph.cubes(outcome.get(pair, set()), MAX_REGIONS) \
-                    if pair in outcome else ():
-                witness = self.request(self.witness_cell(cube))
+            targets = outcome.get(pair, set())
+            for cube in graph.cubes(targets, MAX_REGIONS, dont_care) if targets else ():
+                witness = self.request(self.witness_cell(graph, cube, targets))
                 got = (evaluate(self.old, witness, held(witness)).effect,
                        evaluate(self.new, witness, held(witness)).effect)
                 if got != pair:
@@ -215,9 +238,9 @@ class _Diff:
                 found.append(Change(pair[0], pair[1], self.describe(headline, cube), witness,
                                     Region(cube, d)))
             changes.extend(sorted(found, key=lambda c: c.description))
-        stats = DiffStats(classes=tuple(zip(d.names, d.sizes, strict=True)), cells=graph.cells(),
-                          states=sum(len(s) for s in graph.states),
-                          evaluations=2 * len(graph.final))
+        stats = DiffStats(classes=tuple(zip(d.names, d.sizes, strict=True)),
+                          cells=graph.cells(dont_care), states=sum(len(s) for s in graph.states),
+                          evaluations=2 * (len(graph.final) - (dont_care is not None)))
         return PolicyDiff(not changes and not notes, tuple(changes), tuple(notes), scope,
                           stats, d, self.reading.identities)
 
@@ -269,6 +292,11 @@ def representatives(result: PolicyDiff, rng: random.Random | None = None
     diff = _Diff(None, None, dimensions)
     sizes = dimensions.sizes
     start = State(dimensions.reading.everything)
+
+    def step(dimension: int, state: State, chosen: int) -> State | None:
+        after = diff.step(dimension, state, chosen)
+        return None if after is NOT_ANALYSED else after
+
     if rng is not None:
         while result.stats.cells:
             cell: list[int] = []
@@ -276,7 +304,7 @@ def representatives(result: PolicyDiff, rng: random.Random | None = None
             for dimension, size in enumerate(sizes):
                 assert state is not None
                 options = [(c, s) for c in range(size)
-                           if (s := diff.step(dimension, state, c)) is not None]
+                           if (s := step(dimension, state, c)) is not None]
                 if not options:  # a dead end (say, a key no such caller can lack): retry
                     state = None
                     break
@@ -291,6 +319,6 @@ def representatives(result: PolicyDiff, rng: random.Random | None = None
             yield diff.request(done)
             continue
         for chosen in reversed(range(sizes[dimension])):
-            after = diff.step(dimension, state, chosen)
+            after = step(dimension, state, chosen)
             if after is not None:
                 stack.append((dimension + 1, after, (*done, chosen)))

@@ -32,9 +32,10 @@ from rumpolicy.analysis.diff.describe import join_or
 from rumpolicy.analysis.diff.errors import TooComplex
 from rumpolicy.analysis.diff.intervals import IpValues, OrderedValues
 from rumpolicy.analysis.diff.keys import KeyDimension
-from rumpolicy.analysis.diff.reading import DUMMY_RESOURCE, Reading, StatementRef
+from rumpolicy.analysis.diff.reading import DUMMY_RESOURCE, Reading, StatementRef, grants
 from rumpolicy.analysis.diff.strings import (
     Atom,
+    AtomKey,
     SingleValues,
     StringValues,
     bool_atom,
@@ -47,7 +48,7 @@ from rumpolicy.engine import patterns
 from rumpolicy.engine.conditions import resolve, resolved_values
 from rumpolicy.engine.evaluate import action_check, principal_check, resource_template
 from rumpolicy.engine.operators import TwoReadings, read_request_value
-from rumpolicy.engine.principals import CallerKind, PrincipalMatch
+from rumpolicy.engine.principals import CallerKind
 from rumpolicy.engine.request import PUT_RUM_EVENTS, Request
 from rumpolicy.policy.arns import split_arn
 from rumpolicy.policy.models import Condition
@@ -60,10 +61,6 @@ ALWAYS_DERIVED = frozenset({"aws:principaltype", "aws:principalaccount"})
 NOT_AN_ARN, NO_ACCOUNT, OTHER_CALLER_ACCOUNT, OTHER_TEXT_ACCOUNT = (
     "<not an ARN>", "<no account>", "<other 12-digit account>", "<other account text>")
 
-_GRANTING = frozenset({PrincipalMatch.WILDCARD.value, PrincipalMatch.EXACT.value,
-                       PrincipalMatch.ROLE.value, PrincipalMatch.NOT_PRINCIPAL.value})
-"""Principal matches that let an Allow grant by itself (an account-only match delegates to the
-account's identity policies; rumpolicy.engine.combine)."""
 
 
 def _mask(reading: Reading, passes: Sequence[bool]) -> int:
@@ -186,6 +183,12 @@ class CallerDimension:
         self._reads_username = "aws:username" in reading.names
         self._principals = [r for r in reading.refs if r.side != "identity" and r.of is None]
         """The statements with a Principal (a variant names the callers its statement does)."""
+        self._resource_refs = [r for r in reading.refs if r.holder is None]
+        self._held: dict[int, int] = {}
+        """Identity policy index -> the bits of its statements (and their variants)."""
+        for ref in reading.refs:
+            if ref.holder is not None:
+                self._held[ref.holder] = self._held.get(ref.holder, 0) | 1 << ref.bit
         entries = [*principal_entries(r.statement for r in reading.refs),
                    *reading.identities.principals]
         candidates = candidate_classes(entries, reading.accounts)
@@ -205,8 +208,11 @@ class CallerDimension:
                 continue
             self._index[signature] = len(self.classes)
             self.classes.append(candidate)
-            self.masks.append(_mask(reading, [_grants(reading, r, request)
-                                              for r in reading.refs]))
+            mask = sum(1 << r.bit for r in self._resource_refs
+                       if grants(reading.identities, r, request))
+            for held in reading.identities.indices(request.caller):
+                mask |= self._held.get(held, 0)
+            self.masks.append(mask)
 
     def _signature(self, request: Request, group: str | None) -> Hashable:
         caller = request.caller
@@ -214,7 +220,7 @@ class CallerDimension:
         identities = self.reading.identities
         return (group, caller.kind is CallerKind.ROOT, user,
                 tuple(principal_check(r.statement, request).reason for r in self._principals),
-                tuple(identities.holds(i, caller) for i in range(len(identities))))
+                identities.indices(caller))
 
     def fresh_account(self, avoid: str = "") -> str:
         """A 12-digit account no policy names (and not `avoid`)."""
@@ -241,13 +247,6 @@ class CallerDimension:
         available = frozenset(i for i, c in enumerate(self.classes)
                               if own or c.group != RESOURCE_ACCOUNT)
         return callers_words.describe(self.classes, chosen, available)
-
-
-def _grants(reading: Reading, ref: StatementRef, request: Request) -> bool:
-    if ref.holder is not None:
-        return reading.identities.holds(ref.holder, request.caller)
-    check = principal_check(ref.statement, request)
-    return check.reason in _GRANTING if ref.statement.effect == "Allow" else check.matched
 
 
 _ACTIONS = (PUT_RUM_EVENTS, "rum:GetAppMonitor", "rum:UpdateAppMonitor", "rum:ListAppMonitors",
@@ -297,9 +296,10 @@ def key_dimension(reading: Reading, key: str, notes: dict[str, list[str]]
     (key -> why) and left out of the key's classes."""
     conditions = reading.conditions(key)
     single: SingleValues | None = None
+    own_atoms: dict[int, set[AtomKey]] = {}
     if key not in reading.absent_only:
         try:
-            single = _single_values(reading, key, conditions)
+            single = _single_values(reading, key, conditions, own_atoms)
         except TooComplex as err:
             notes.setdefault(key, []).append(f"its patterns are too many to combine ({err})")
     set_conditions = [(r, c) for r, c in conditions
@@ -318,19 +318,86 @@ def key_dimension(reading: Reading, key: str, notes: dict[str, list[str]]
         dimension = KeyDimension(key, reading.names[key], None, absent=absent,
                                  member_results=member_results, set_conditions=0)
     involved = [r for r in reading.refs if reading.reads(r, key)]
-    masks = []
-    for key_class in dimension.classes:
-        mask = reading.everything
-        for ref in involved:
-            if not reading.passes(ref, key, key_class.value):
-                mask &= ~(1 << ref.bit)
-        masks.append(mask)
-    return dimension, masks
+    failing = [0] * len(dimension.classes)
+    """Per class: the bits of the involved statements that it keeps from applying."""
+    grouped = _Grouped(dimension) if isinstance(dimension.single, StringValues) else None
+    for ref in involved:
+        bit = 1 << ref.bit
+        chosen: Sequence[int] = range(len(dimension.classes))
+        if grouped is not None:
+            chosen = grouped.others
+            grouped.add(reading, key, ref, own_atoms.get(ref.bit, set()), failing)
+        for index in chosen:
+            if not reading.passes(ref, key, dimension.classes[index].value):
+                failing[index] |= bit
+    if grouped is not None:
+        for index in grouped.singles:
+            failing[index] |= grouped.outside_failing & ~grouped.inside[index]
+    return dimension, [reading.everything & ~f for f in failing]
+
+
+class _Grouped:
+    """`reading.passes` on a key's single-value classes, one call per group of alike classes.
+
+    A statement's conditions on the key compare a single value only with the languages of its
+    own atoms (its resolved condition values, the constant a variant binds), so the classes in
+    none of them (most, with many statements) behave alike, and so do classes with the same
+    memberships in them. Without this, N holders of policies reading `${aws:username}` cost N
+    statements times N classes each. (A class whose members behaved differently would be no
+    class; the evaluator's cross-check of every final state stays the safety net.)"""
+
+    def __init__(self, dimension: KeyDimension) -> None:
+        assert isinstance(dimension.single, StringValues)
+        self.dimension = dimension
+        self.values = dimension.single
+        self.singles = [i for i, c in enumerate(dimension.classes) if c.kind == "single"]
+        self.others = [i for i, c in enumerate(dimension.classes) if c.kind != "single"]
+        self._members: list[list[int]] = [[] for _ in self.values.atoms]
+        for index in self.singles:
+            single = dimension.classes[index].single
+            assert single is not None
+            for position, member in enumerate(self.values.signatures[single]):
+                if member:
+                    self._members[position].append(index)
+        self.inside = [0] * len(dimension.classes)
+        """Per class: the statements that have an atom holding it (judged one by one)."""
+        self.outside_failing = 0
+        """The statements that fail on every class in none of their atoms."""
+
+    def add(self, reading: Reading, key: str, ref: StatementRef, atoms: set[AtomKey],
+            failing: list[int]) -> None:
+        bound = dict(ref.binding).get(key)
+        if bound is not None:
+            atoms = atoms | {equals_atom(bound).key}
+        positions = sorted(p for a in atoms if (p := self.values.position(a)) is not None)
+        inside = sorted({i for p in positions for i in self._members[p]})
+        bit = 1 << ref.bit
+        results: dict[tuple[bool, ...], bool] = {}
+        for index in inside:
+            single = self.dimension.classes[index].single
+            assert single is not None
+            signature = self.values.signatures[single]
+            group = tuple(signature[p] for p in positions)
+            passes = results.get(group)
+            if passes is None:
+                passes = results[group] = reading.passes(
+                    ref, key, self.dimension.classes[index].value)
+            self.inside[index] |= bit
+            if not passes:
+                failing[index] |= bit
+        if len(inside) < len(self.singles):
+            taken = set(inside)
+            outside = next(i for i in self.singles if i not in taken)
+            if not reading.passes(ref, key, self.dimension.classes[outside].value):
+                self.outside_failing |= bit
 
 
 def _single_values(reading: Reading, key: str,
-                   conditions: Sequence[tuple[StatementRef, Condition]]) -> SingleValues:
-    prepared: list[tuple[Condition, str, object]] = []
+                   conditions: Sequence[tuple[StatementRef, Condition]],
+                   own_atoms: dict[int, set[AtomKey]]) -> SingleValues:
+    """The key's single values cut into classes; `own_atoms` gets, per statement bit, the atoms
+    its conditions on the key compare with (`_failing_singles`)."""
+    prepared: list[tuple[int, Condition, str, object]] = []
     families: set[Family] = set()
     for ref, condition in conditions:
         if condition.operator.base.family is Family.NULL:
@@ -339,34 +406,39 @@ def _single_values(reading: Reading, key: str,
         resolution = reading.resolution(ref, key)
         for template in reading.templates(ref, condition)[0]:
             shown, values = resolved_values(condition, [template], resolution)
-            prepared.extend(zip([condition] * len(values), shown, values, strict=True))
+            prepared.extend((ref.bit, condition, text, value)
+                            for text, value in zip(shown, values, strict=True))
     if families == {Family.IP}:
         ip = BASE_OPERATORS["IpAddress"]
-        networks = [cast(tuple[int, int, int], v) for _, _, v in prepared]
+        networks = [cast(tuple[int, int, int], v) for _, _, _, v in prepared]
         return IpValues(networks, lambda s: read_request_value(ip, s))
     if families in ({Family.NUMERIC}, {Family.DATE}):
         dates = families == {Family.DATE}
         base = BASE_OPERATORS["DateEquals" if dates else "NumericEquals"]
-        thresholds = [cast(Decimal, t) for _, _, v in prepared  # both readings of "2027"
+        thresholds = [cast(Decimal, t) for _, _, _, v in prepared  # both readings of "2027"
                       for t in (v if isinstance(v, TwoReadings) else (v,))]
         return OrderedValues(thresholds, lambda s: read_request_value(base, s), dates=dates)
     atoms: list[Atom] = []
-    for condition, text, value in prepared:
+    for bit, condition, text, value in prepared:
         base = condition.operator.base
         if base.family is Family.BOOL:
-            atoms += [bool_atom(True), bool_atom(False)]
+            made = [bool_atom(True), bool_atom(False)]
         elif base.comparison is Comparison.EQUALS:
-            atoms.append(equals_atom(str(value)))
+            made = [equals_atom(str(value))]
         elif base.comparison is Comparison.EQUALS_IGNORE_CASE:
-            atoms.append(casefold_atom(str(value), text))
+            made = [casefold_atom(str(value), text)]
         else:
-            atoms.append(regex_atom(cast(re.Pattern[str], value), text))
+            made = [regex_atom(cast(re.Pattern[str], value), text)]
+        atoms += made
+        own_atoms.setdefault(bit, set()).update(a.key for a in made)
     if key in reading.self_referencing:
         atoms.append(equals_atom(""))
     atoms.extend(equals_atom(v) for v in reading.constants.get(key, ()))  # one class each
     for bit, variable in reading.free_resource.items():
         if variable == key:
-            atoms.extend(_resource_variable_atoms(reading, bit, key))
+            made = _resource_variable_atoms(reading, bit, key)
+            atoms += made
+            own_atoms.setdefault(bit, set()).update(a.key for a in made)
     return StringValues(atoms, limit=AUTOMATON_LIMIT)
 
 
@@ -398,26 +470,28 @@ class Dimensions:
     relating: tuple[int, ...] = field(init=False)
     """Per key: the statements relating it to another value (`Reading.restricted`). Wherever
     one of them can apply by its caller and action (`pending`), the key's single values are
-    not analysed (`blocks`), except its constants for a statement that has variants for them."""
+    not analysed (`blocks`), except the statement's constants, which its variants stand for."""
     relating_any: int = field(init=False, repr=False)
     """The union of `relating`."""
-    _unbound: tuple[int, ...] = field(init=False, repr=False)
-    """Per key: the relating statements whose variants stand for its constants."""
-    _constants: tuple[frozenset[int], ...] = field(init=False, repr=False)
-    """Per key: the classes of its constants (one value each)."""
+    _covered: tuple[dict[int, int], ...] = field(init=False, repr=False)
+    """Per key: class of a constant (one value each) -> the relating statements that have a
+    variant for it."""
 
     def __post_init__(self) -> None:
         refs = self.reading.refs
-        relating, unbound, constants = [], [], []
+        relating: list[int] = []
+        covered: list[dict[int, int]] = []
         for dimension in self.keys:
             bits = {bit for bit, _ in self.reading.restricted.get(dimension.key, ())}
             relating.append(sum(1 << bit for bit in bits))
-            unbound.append(sum(1 << bit for bit in bits if dimension.key in refs[bit].unbound))
-            constants.append(frozenset(
-                found for value in self.reading.constants.get(dimension.key, ())
-                if (found := dimension.classify(value)) is not None))
-        self.relating, self._unbound, self._constants = \
-            tuple(relating), tuple(unbound), tuple(constants)
+            classes: dict[int, int] = {}
+            for bit in bits:
+                for value in dict(refs[bit].constants).get(dimension.key, ()):
+                    found = dimension.classify(value)
+                    if found is not None:
+                        classes[found] = classes.get(found, 0) | 1 << bit
+            covered.append(classes)
+        self.relating, self._covered = tuple(relating), tuple(covered)
         self.relating_any = 0
         for mask in self.relating:
             self.relating_any |= mask
@@ -441,8 +515,7 @@ class Dimensions:
         pending &= self.relating[position]
         if not pending or self.keys[position].classes[chosen].kind not in ("single", "empty"):
             return False
-        return bool(pending & ~self._unbound[position]) or \
-            chosen not in self._constants[position]
+        return bool(pending & ~self._covered[position].get(chosen, 0))
 
     def classify(self, request: Request) -> tuple[int, ...] | None:
         resource = self.resource.classify(request.resource)
@@ -464,14 +537,14 @@ class Dimensions:
         where it is (exactly what `blocks` leaves out), then keys analysed only when absent or
         without lists."""
         out = []
-        for position, dimension in enumerate(self.keys):
+        for dimension in self.keys:
             groups: dict[tuple[str, frozenset[int], frozenset[int]], list[str]] = {}
             for bit, why in self.reading.restricted.get(dimension.key, ()):
                 callers = frozenset(i for i, m in enumerate(self.caller.masks) if m >> bit & 1)
                 actions = frozenset(i for i, m in enumerate(self.action.masks) if m >> bit & 1)
                 values = "has a single value"
-                if self._unbound[position] >> bit & 1:
-                    constants = self.reading.constants[dimension.key]
+                constants = dict(self.reading.refs[bit].constants).get(dimension.key)
+                if constants:
                     values += " other than " + join_or([f"`{c}`" for c in constants], "and")
                 if callers and actions:
                     groups.setdefault((values, callers, actions), []).append(why)

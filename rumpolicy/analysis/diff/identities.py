@@ -14,6 +14,7 @@ an identity Deny denies any caller that holds it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -31,6 +32,10 @@ _EXAMPLE = "arn:aws:iam::123456789012:role/rum-forwarder"
 
 _HELD = (PrincipalMatch.EXACT, PrincipalMatch.ROLE)
 """How a holder ARN names a caller that holds its policy (never through the account)."""
+_ROLE_PREFIX = re.compile(r"arn:[a-z-]+:iam::\d{12}:role/")
+"""What a role ARN starts with; `names_caller` names a role's sessions by it and the name."""
+_ROOT_SUFFIX = re.compile(r".*::(\d{12}):root", re.DOTALL)
+"""An ARN `names_caller` takes for the root user of that account, whatever comes before."""
 
 
 def holder_problem(principal: str) -> str | None:
@@ -79,18 +84,44 @@ class IdentityPolicies:
     attached: tuple[tuple[str, Policy], ...] = ()
     _holders: tuple[Caller, ...] = field(init=False, repr=False, compare=False)
 
+    _exact: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+    """Holder ARN -> its index: who holds a policy by exact ARN."""
+    _roles: dict[tuple[str, str], tuple[int, ...]] = field(init=False, repr=False,
+                                                           compare=False)
+    """(`arn:P:iam::A:role/`, role name) -> the index of the role: whose sessions hold it."""
+
     def __post_init__(self) -> None:
+        """One pass with a dict per kind of clash (not every pair: 2,000 holders are 2 million
+        pairs), then the index `holding` reads."""
         holders: list[Caller] = []
+        seen: dict[tuple[str, ...], str] = {}
+        exact: dict[str, list[int]] = {}
+        roles: dict[tuple[str, str], list[int]] = {}
         for principal, policy in self.attached:
-            problem = holder_problem(principal) or next(
-                filter(None, (same_principal(h.arn or "", principal) for h in holders)), None)
+            problem = holder_problem(principal)
+            if problem is None:
+                caller = parse_caller(principal)
+                identity = _identity(caller)
+                if identity in seen:
+                    problem = same_principal(seen[identity], principal)
+                seen.setdefault(identity, principal)
             if problem:
                 raise ValueError(problem)
             if policy.kind != "identity":
                 raise ValueError(f"the policy given for {principal} is a resource policy: load "
                                  "it with kind='identity'")
-            holders.append(parse_caller(principal))
+            exact.setdefault(principal, []).append(len(holders))
+            root = _ROOT_SUFFIX.fullmatch(principal)
+            if root is not None:  # a user named `x::123456789012:root` (IAM forbids ':')
+                exact.setdefault(f"<root>{root[1]}", []).append(len(holders))
+            prefix = _ROLE_PREFIX.match(principal)
+            if prefix is not None:
+                roles.setdefault((prefix[0], principal.rpartition("/")[2]), []).append(
+                    len(holders))
+            holders.append(caller)
         object.__setattr__(self, "_holders", tuple(holders))
+        object.__setattr__(self, "_exact", {k: tuple(v) for k, v in exact.items()})
+        object.__setattr__(self, "_roles", {k: tuple(v) for k, v in roles.items()})
 
     @classmethod
     def of(cls, policies: Mapping[str, Policy] | Iterable[tuple[str, Policy]]
@@ -117,11 +148,21 @@ class IdentityPolicies:
 
     def holding(self, request: Request) -> tuple[tuple[str, Policy], ...]:
         """(principal, policy) for each identity policy the request's caller holds."""
-        caller = request.caller
-        if caller.anonymous or not self.attached:
+        return tuple(self.attached[index] for index in self.indices(request.caller))
+
+    def indices(self, caller: Caller) -> tuple[int, ...]:
+        """The indices of the policies `caller` holds, in order. Looked up by the caller's ARN
+        and, for a session, its role, then confirmed with `holds` (the engine's rule), so
+        the index can only save work, never change the answer."""
+        if caller.anonymous or not self.attached or caller.arn is None:
             return ()
-        return tuple(pair for index, pair in enumerate(self.attached)
-                     if self.holds(index, caller))
+        found = set(self._exact.get(caller.arn, ()))
+        if caller.kind is CallerKind.ROOT:
+            found.update(self._exact.get(f"<root>{caller.account}", ()))
+        if caller.kind is CallerKind.ROLE_SESSION and caller.role_arn and caller.name:
+            prefix = caller.role_arn.rpartition(":role/")[0] + ":role/"
+            found.update(self._roles.get((prefix, caller.name), ()))
+        return tuple(i for i in sorted(found) if self.holds(i, caller))
 
 
 NO_IDENTITY_POLICIES = IdentityPolicies()

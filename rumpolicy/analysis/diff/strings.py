@@ -37,11 +37,15 @@ class SingleValues(Protocol):
         ...
 
 
+AtomKey = tuple[str, str]
+"""What makes two atoms the same language ("equals", text), ("regex", flags:pattern), ..."""
+
+
 @dataclass(frozen=True, slots=True)
 class Atom:
     """One language a string may or may not belong to, with the engine's exact test."""
 
-    key: tuple[str, str]
+    key: AtomKey
     language_factory: Callable[[], Language]
     test: Callable[[str], bool]
     shown: str
@@ -86,10 +90,11 @@ class StringValues:
 
     def __init__(self, atoms: Sequence[Atom], *, allow_empty: bool = True,
                  preferred: Iterable[str] = (), limit: int = 50_000) -> None:
-        unique: dict[tuple[str, str], Atom] = {}
+        unique: dict[AtomKey, Atom] = {}
         for atom in atoms:
             unique.setdefault(atom.key, atom)
         self.atoms = tuple(unique.values())
+        self._positions = {key: i for i, key in enumerate(unique)}
         found = explore([a.language_factory() for a in self.atoms], allow_empty=allow_empty,
                         limit=limit)
         for signature, witness in found.items():
@@ -112,6 +117,10 @@ class StringValues:
         self.signatures: tuple[Signature, ...] = tuple(s for s, _ in ordered)
         self.reps: tuple[str, ...] = tuple(w for _, w in ordered)
         self._index = {s: i for i, s in enumerate(self.signatures)}
+
+    def position(self, key: AtomKey) -> int | None:
+        """Where the atom `key` stands in every signature (None: no such atom)."""
+        return self._positions.get(key)
 
     def signature(self, text: str) -> Signature:
         return tuple(atom.test(text) for atom in self.atoms)
