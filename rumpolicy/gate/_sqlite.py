@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from rumpolicy.gate.json_rules import refusal
+from rumpolicy.gate.json_rules import CheckedText, refusal
 from rumpolicy.gate.records import StoredBatch
 
 DB_NAME = "rumpolicy-gate.sqlite3"
@@ -149,8 +149,9 @@ def write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Excep
     already had that BatchId) or the exception that kept that row out: a body that breaks
     json_rules (a ValidationException; what is stored must read back), or whatever SQLite
     raised; if the group fails, each row is tried on its own, so one bad batch does not sink
-    the others."""
-    refused: list[Exception | None] = [refusal(row[_BODY]) for row in rows]
+    the others. A CheckedText body keeps json_rules by construction and is not parsed again."""
+    refused: list[Exception | None] = [
+        None if type(row[_BODY]) is CheckedText else refusal(row[_BODY]) for row in rows]
     writable = [row for row, problem in zip(rows, refused, strict=True) if problem is None]
     written = iter(_write_rows(db, writable) if writable else [])
     return [next(written) if problem is None else problem for problem in refused]

@@ -29,17 +29,15 @@ gate", lists each choice with its test):
 
 Speed: every stored body is read once. A monitor's events are indexed in memory (event
 timestamp, position, type and the five filtered metadata values) from the batches committed
-since the index last looked; a page is a binary search on the time range and a scan for the
-filters, and only the batches of the events on the page are read again to build their documents.
+since the index last looked (`event_index.py`); a page is a binary search on the time range and
+a scan for the filters, and only the batches of the events on the page are read again to build
+their documents. Reads go through `Storage.snapshot`, so they do not hold up PutRumEvents.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
-import weakref
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -47,6 +45,7 @@ import orjson
 
 from rumpolicy.gate import api
 from rumpolicy.gate.errors import validation
+from rumpolicy.gate.event_index import Entry, Match, merged_metadata
 from rumpolicy.gate.paging import decode_token, encode_token
 from rumpolicy.gate.registry import AppMonitor, Registry
 from rumpolicy.gate.storage import Storage
@@ -54,17 +53,9 @@ from rumpolicy.gate.validation import member_error
 
 DEFAULT_MAX_RESULTS = 100
 EVENT_VERSION = "1.0.0"
-FACETS = ("browserName", "deviceType", "countryCode", "pageId", "osName")
-"""The metadata members the filters read, in the order an index entry keeps them."""
 _BY_FACET = {"Browser": 0, "Device": 1, "Country": 2, "Page": 3, "OS": 4}
 FILTER_NAMES = (*_BY_FACET, "EventType", "Invert")
 """QueryFilter names, as the API Reference lists them."""
-
-Facets = tuple[str | None, ...]
-Entry = tuple[int, int, int, str, Facets]
-"""One indexed event: (event_timestamp in ms, the batch's row, the event's position in it, its
-type, its FACETS values)."""
-Match = Callable[[Entry], bool]
 
 
 def get_app_monitor_data(registry: Registry, members: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,7 +64,8 @@ def get_app_monitor_data(registry: Registry, members: Mapping[str, Any]) -> dict
     match = _matcher(members.get("Filters", ()))
     limit = members.get("MaxResults", DEFAULT_MAX_RESULTS)
     resume = None if "NextToken" not in members else _position(members["NextToken"])
-    index = _index(registry, monitor.id)
+    index = registry.event_indexes.get(monitor.id, registry.by_id)
+    index.catch_up(registry.storage)
     chosen, more = index.page(after, before, match, resume, limit)
     answer: dict[str, Any] = {"Events": _documents(registry.storage, monitor, chosen)}
     if more:
@@ -148,86 +140,6 @@ def _position(token: str) -> tuple[int, int, int]:
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 
-# -- the index ---------------------------------------------------------------------------------
-
-class _Index:
-    """One monitor's events in (event_timestamp, row, position) order, grown from the batches
-    committed since it last looked (batches are only ever added, under increasing row ids)."""
-
-    def __init__(self, monitor_id: str) -> None:
-        self.monitor_id = monitor_id
-        self.lock = threading.Lock()
-        self.entries: list[Entry] = []
-        self.seen = 0
-        """The highest batch row read."""
-        self._facets: dict[tuple[str | None, str | None], Facets] = {}
-
-    def page(self, after: int, before: int, match: Match, resume: tuple[int, int, int] | None,
-             limit: int) -> tuple[list[Entry], bool]:
-        """(up to `limit` matching entries in the range after `resume`, whether more follow)."""
-        with self.lock:
-            entries = self.entries
-            start = bisect_left(entries, (after,))
-            if resume is not None:
-                start = max(start, bisect_left(entries, (resume[0], resume[1], resume[2] + 1)))
-            end = bisect_left(entries, (before + 1,))
-            chosen: list[Entry] = []
-            for n in range(start, end):
-                if match(entries[n]):
-                    if len(chosen) == limit:
-                        return chosen, bool(chosen)  # MaxResults 0: no page, no token
-                    chosen.append(entries[n])
-            return chosen, False
-
-    def catch_up(self, storage: Storage) -> None:
-        with self.lock:
-            rows = storage.query(  # `+monitor_id`: search by row id, not the monitor's index
-                "SELECT seq, session_metadata, body FROM batches WHERE seq > ? AND "
-                "+monitor_id = ? ORDER BY seq", (self.seen, self.monitor_id))
-            if not rows:
-                return
-            added: list[Entry] = []
-            for seq, session_metadata, body in rows:
-                for position, event in enumerate(orjson.loads(body)["RumEvents"]):
-                    added.append((_millis(event["timestamp"]), seq, position, event["type"],
-                                  self._facets_of(session_metadata, event.get("metadata"))))
-            self.seen = rows[-1][0]
-            added.sort()
-            behind = bool(self.entries) and bool(added) and added[0] < self.entries[-1]
-            self.entries.extend(added)
-            if behind:
-                self.entries.sort()  # two sorted runs: timsort merges them in one pass
-
-    def _facets_of(self, session_metadata: str | None, metadata: str | None) -> Facets:
-        """The filtered metadata values; aws-rum-web repeats both texts, so each pair is
-        parsed once (and its values shared by every event that has it)."""
-        key = (session_metadata, metadata)
-        found = self._facets.get(key)
-        if found is None:
-            merged = _merged_metadata(session_metadata, metadata)
-            values = merged if isinstance(merged, dict) else {}
-            found = tuple(v if isinstance(v := values.get(k), str) else None for k in FACETS)
-            if len(self._facets) >= 4096:
-                self._facets.clear()
-            self._facets[key] = found
-        return found
-
-
-_indexes: weakref.WeakKeyDictionary[Storage, dict[str, _Index]] = weakref.WeakKeyDictionary()
-_indexes_lock = threading.Lock()
-
-
-def _index(registry: Registry, monitor_id: str) -> _Index:
-    """The monitor's index, caught up with the store; indexes of deleted monitors are let go."""
-    with _indexes_lock:
-        held = _indexes.setdefault(registry.storage, {})
-        for gone in [i for i in held if i not in registry.by_id]:
-            del held[gone]
-        index = held.setdefault(monitor_id, _Index(monitor_id))
-    index.catch_up(registry.storage)
-    return index
-
-
 # -- the documents -----------------------------------------------------------------------------
 
 def _documents(storage: Storage, monitor: AppMonitor, chosen: Sequence[Entry]) -> list[str]:
@@ -242,7 +154,7 @@ def _documents(storage: Storage, monitor: AppMonitor, chosen: Sequence[Entry]) -
             "application_id": monitor.id}
         if batch["version"] is not None:
             document["application_version"] = batch["version"]
-        metadata = _merged_metadata(batch["session_metadata"], event.get("metadata"))
+        metadata = merged_metadata(batch["session_metadata"], event.get("metadata"))
         if metadata is not None:
             document["metadata"] = metadata
         if batch["user_details"]:
@@ -256,7 +168,7 @@ def _batches(storage: Storage, monitor_id: str, rows: Iterable[int]) -> dict[int
     wanted = sorted(rows)
     if not wanted:
         return {}
-    found = storage.query(
+    found = storage.snapshot(
         "SELECT seq, received_at, app_monitor_details, user_id, session_id, session_metadata, "
         f"body FROM batches WHERE seq IN ({','.join('?' * len(wanted))}) AND +monitor_id = ?",
         (*wanted, monitor_id))
@@ -268,18 +180,3 @@ def _batches(storage: Storage, monitor_id: str, rows: Iterable[int]) -> dict[int
             "log_stream": time.strftime("%Y-%m-%dT%H", time.gmtime(received_at)),
             "version": orjson.loads(details).get("version"), "user_details": user}
     return batches
-
-
-def _merged_metadata(session_metadata: str | None, metadata: str | None) -> Any:
-    """SessionMetadata with the event's own metadata over it (aws-facts.md 2.2: "JSON attributes
-    merged into every event; per-event metadata wins"); None when neither was sent. When either
-    is not a JSON object there is nothing to merge: the event's own wins whole."""
-    own = None if metadata is None else orjson.loads(metadata)
-    session = None if session_metadata is None else orjson.loads(session_metadata)
-    if isinstance(own, dict) and isinstance(session, dict):
-        return {**session, **own}
-    return own if own is not None else session
-
-
-def _millis(seconds: float) -> int:
-    return round(seconds * 1000)

@@ -289,7 +289,9 @@ class Gate:
             raise GateError("AccessDeniedException", decision.message)
         batch = validate_put_body(fields)
         _check_details_id(batch, monitor_id)
-        batch, raw = ingest_rules.ingested(live.monitor, batch, raw)
+        # The parse of `raw` is reused; a Mapping body is the caller's, not a parse of `raw`.
+        batch, raw = ingest_rules.ingested(
+            live.monitor, batch, raw, None if isinstance(body, Mapping) else fields)
         return _stored(batch, raw, live.monitor.id, now, request_id, alias, origin)
 
     def _body(self, body: bytes | str | Mapping[str, Any], content_encoding: str | None
@@ -333,6 +335,7 @@ class Gate:
         return self._storage.batches(self.monitor(name).id)
 
     def close(self) -> None:
+        self._registry.event_indexes.clear()
         self._storage.close()
         if self._log is not None:
             self._log.close()

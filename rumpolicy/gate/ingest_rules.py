@@ -14,18 +14,23 @@ Every other setting is the web client's (aws-rum-web's configuration: `sessionSa
 does not filter on them, and neither does the gate (docs/semantics.md, "The gate").
 
 This runs on every accepted call, after full validation: a batch with no custom event costs a
-set lookup per event and nothing else.
+set lookup per event and nothing else. A batch that loses events is cut from the parse the gate
+made of its body, not from a new one: it runs on the event loop. The body as received is held to
+the store's JSON rules once, here, and the text written from the cut parse is marked as checked
+(`json_rules.CheckedText`), so the store does not parse it again.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 import orjson
 
-from rumpolicy.gate.json_rules import parsed_refusal
+from rumpolicy.gate.json_rules import CheckedText, parsed_refusal
 from rumpolicy.gate.metric_rules import BUILT_IN_DETAILS
 from rumpolicy.gate.models import PutRumEventsBody
 from rumpolicy.gate.registry import AppMonitor
@@ -47,10 +52,11 @@ MAX_CUSTOM_DETAILS = 6 * 1024
 6 KB"."""
 
 
-def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes
-             ) -> tuple[PutRumEventsBody, bytes]:
+def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes,
+             parsed: Mapping[str, Any] | None = None) -> tuple[PutRumEventsBody, bytes]:
     """(the validated body, the text to store) with the events RUM would not ingest left out;
-    `body` and `raw` themselves when every event stays."""
+    `body` and `raw` themselves when every event stays. `parsed` is `raw` as orjson parsed it
+    (never modified here), when the caller has it; None: `raw` is parsed if events are cut."""
     events = body["RumEvents"]
     enabled = None
     for event in events:
@@ -69,7 +75,7 @@ def ingested(monitor: AppMonitor, body: PutRumEventsBody, raw: bytes
               monitor.name, len(events) - len(kept),
               "CustomEvents is ENABLED but they break its requirements" if enabled
               else "CustomEvents is DISABLED")
-    return {**body, "RumEvents": [events[n] for n in kept]}, _without(raw, kept)
+    return {**body, "RumEvents": [events[n] for n in kept]}, _without(raw, parsed, kept)
 
 
 _DISABLED = {"Status": "DISABLED"}
@@ -90,14 +96,14 @@ def _valid_custom_type(kind: str) -> bool:
     return CUSTOM_EVENT_TYPE.fullmatch(kind) is not None
 
 
-def _without(raw: bytes, kept: list[int]) -> bytes:
+def _without(raw: bytes, parsed: Mapping[str, Any] | None, kept: list[int]) -> CheckedText:
     """The stored text: the body as received, its RumEvents cut to `kept`, members the gate
-    ignores included. The store's duplicate and nesting rules are applied to the text as
-    received first: the rewritten text, read back from a parse, could no longer show them."""
-    fields = orjson.loads(raw)
+    ignores included (in their order: the copy keeps RumEvents where it was). The store's
+    duplicate and nesting rules are applied to the text as received first: the rewritten text,
+    written from a parse, could no longer show them, and keeps them by construction."""
+    fields = orjson.loads(raw) if parsed is None else parsed
     problem = parsed_refusal(raw, fields)
     if problem is not None:
         raise problem
     events = fields["RumEvents"]
-    fields["RumEvents"] = [events[n] for n in kept]
-    return orjson.dumps(fields)
+    return CheckedText(orjson.dumps({**fields, "RumEvents": [events[n] for n in kept]}))

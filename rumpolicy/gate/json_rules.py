@@ -18,7 +18,8 @@ rather than on it, where they cost as much as parsing the body again. A count of
 the depth of most bodies without walking them, and the count of `:` in the text, which is one
 per member plus those inside strings, equals the count in orjson's own compact re-serialization
 exactly when no member was dropped. Only a body that fails one of those bounds is scanned to say
-where.
+where. A text the gate itself wrote from the parse of a text that kept the rules keeps them too
+(one member per name, no deeper): it is a `CheckedText`, which the store does not check again.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ from rumpolicy.gate.errors import GateError, validation
 
 MAX_DEPTH = 64
 """Levels of objects and arrays a JSON text may nest; the policy loader's limit too."""
+
+class CheckedText(bytes):
+    """JSON text that keeps these rules by construction: orjson's writing of a value parsed
+    from a text that kept them, less some of its items (ingest_rules.py). The store commits it
+    without parsing it again; it pickles as itself, for the writer process."""
+
+    __slots__ = ()
+
 
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 """A JSON text's strings and structure characters; numbers, literals and commas are skipped."""

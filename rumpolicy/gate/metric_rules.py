@@ -298,6 +298,12 @@ def _check_custom(entry: Mapping[str, Any], pattern: dict[str, Any] | None,
     if "event_details" in pattern and not kinds:
         problem("EventPattern", text, "Member must give event_type when it filters on "
                 "event_details")
+    unnamed = [kind for kind in kinds or () if not isinstance(kind, str)]
+    if "event_details" in pattern and unnamed:
+        # A matcher ({"prefix": "com.amazon.rum."}) may select built-in types whose details
+        # the rule below could not check: refused rather than let through unchecked.
+        problem("EventPattern", text, "Member must name each event_type as a string when it "
+                f"filters on event_details; {_canonical_json(unnamed[0])} is not one")
     crowded = _crowded(pattern, ())
     if crowded is not None:
         problem("EventPattern", text, f"Member must hold one value in every JSON array of a "

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from rumpolicy.engine import Decision, Request
 from rumpolicy.gate.config import GateConfig
 from rumpolicy.gate.errors import monitor_not_found
+from rumpolicy.gate.event_index import EventIndexes
 from rumpolicy.gate.records import MonitorRecord
 from rumpolicy.gate.storage import Storage
 from rumpolicy.policy import Policy, load_policy
@@ -54,16 +55,28 @@ class AppMonitor:
     def describe(self) -> dict[str, Any]:
         """GetAppMonitor's `AppMonitor` structure."""
         spec = dict(self.spec)
+        cw_log: dict[str, Any] = {"CwLogEnabled": bool(spec.pop("CwLogEnabled", False))}
+        if cw_log["CwLogEnabled"]:
+            cw_log["CwLogGroup"] = self.log_group
         described: dict[str, Any] = {
             "Name": self.name, "Id": self.id, "Created": iso_time(self.created),
             "LastModified": iso_time(self.last_modified), "State": "ACTIVE",
             "Platform": spec.pop("Platform", "Web"),
-            "DataStorage": {"CwLog": {"CwLogEnabled": bool(spec.pop("CwLogEnabled", False))}},
+            "DataStorage": {"CwLog": cw_log},
             "CustomEvents": spec.pop("CustomEvents", {"Status": "DISABLED"}),
             "Tags": dict(self.tags),
         }
         described.update(spec)
         return described
+
+    @property
+    def log_group(self) -> str:
+        """The CloudWatch Logs group RUM copies the monitor's events to when CwLogEnabled is
+        true, which GetAppMonitor returns as DataStorage.CwLog.CwLogGroup ("If it does, this
+        structure also contains the name of the log group", API Reference, CwLog). RUM names it
+        itself, `/aws/vendedlogs/RUMService_` + the monitor's name + the first 8 characters of
+        its id (docs/semantics.md), so it is derived, never stored."""
+        return f"/aws/vendedlogs/RUMService_{self.name}{self.id[:8]}"
 
     def summary(self) -> dict[str, Any]:
         """ListAppMonitors' AppMonitorSummary."""
@@ -102,6 +115,8 @@ class Registry:
         self.lock = threading.RLock()
         self.by_id: dict[str, Live] = {}
         self._by_name: dict[str, str] = {}
+        self.event_indexes = EventIndexes()
+        """GetAppMonitorData's indexes of this registry's monitors (`event_index.py`)."""
         for record in storage.monitors():
             self._install_record(record)
 

@@ -101,6 +101,8 @@ class Storage:
         self._queue: list[_Pending] = []
         self._loop_groups: dict[asyncio.AbstractEventLoop,
                                 list[tuple[StoredBatch, asyncio.Future[bool]]]] = {}
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
         self._writer: threading.Thread | None = None
         self._writer_process: WriterProcess | None = None
         self._closing = False
@@ -134,6 +136,21 @@ class Storage:
         """Rows of a read on the gate's own connection (the control plane's lookups)."""
         with self._write_lock:
             return self._db.execute(sql, parameters).fetchall()
+
+    def snapshot(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read that commits may not wait for (GetAppMonitorData's, which can be
+        long). On disk it runs on a read-only connection of its own, without the write lock: in
+        WAL mode a statement reads one committed snapshot, and readers and the writer never wait
+        for each other. In memory no other connection sees the data, so it runs like `query`,
+        under the write lock (which commits take on the event loop): keep such reads short."""
+        if self.path is None:
+            return self.query(sql, parameters)
+        with self._read_lock:
+            if self._reader is None:
+                if self._closing:
+                    raise RuntimeError("the store is closed")
+                self._reader = _read_connection(self.path)
+            return self._reader.execute(sql, parameters).fetchall()
 
     def execute(self, *statements: tuple[str, Sequence[Any]]) -> None:
         """Run `statements` in one transaction (the control plane's writes)."""
@@ -266,8 +283,20 @@ class Storage:
             self._writer_process.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
         with self._write_lock:
             self._db.close()
+
+
+def _read_connection(path: Path) -> sqlite3.Connection:
+    """The store's connection for `snapshot`: query-only, used by one thread at a time."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout=5000")
+    db.execute("PRAGMA query_only=ON")
+    return db
 
 
 class _Checkpointer:

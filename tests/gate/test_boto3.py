@@ -96,6 +96,32 @@ def test_policy_errors_through_boto3(rum_client: Any) -> None:
         rum_client.get_app_monitor(Name=name)
 
 
+def test_get_app_monitor_names_the_log_group_while_cw_log_is_enabled(rum_client: Any) -> None:
+    """DataStorage.CwLog.CwLogGroup (botocore's CwLog shape: "The name of the log group where
+    the copies are stored"), as RUM names the group it creates: RUMService_ + the monitor's
+    name + the first 8 characters of its id. Without CwLogEnabled there are no copies."""
+    name = f"m{os.getpid()}-{next(_names)}"
+    monitor_id = rum_client.create_app_monitor(Name=name, Domain="example.com",
+                                               CwLogEnabled=True)["Id"]
+    group = f"/aws/vendedlogs/RUMService_{name}{monitor_id[:8]}"
+
+    def cw_log() -> dict[str, Any]:
+        storage: dict[str, Any] = rum_client.get_app_monitor(Name=name)["AppMonitor"][
+            "DataStorage"]["CwLog"]
+        return storage
+
+    assert cw_log() == {"CwLogEnabled": True, "CwLogGroup": group}
+    rum_client.update_app_monitor(Name=name, CwLogEnabled=False)
+    assert cw_log() == {"CwLogEnabled": False}
+    rum_client.update_app_monitor(Name=name, Domain="example.net")  # CwLogEnabled unchanged
+    assert cw_log() == {"CwLogEnabled": False}
+    rum_client.update_app_monitor(Name=name, CwLogEnabled=True)
+    assert cw_log() == {"CwLogEnabled": True, "CwLogGroup": group}
+    other, _ = new_monitor(rum_client)
+    assert rum_client.get_app_monitor(Name=other)["AppMonitor"]["DataStorage"] == {
+        "CwLog": {"CwLogEnabled": False}}
+
+
 def test_signed_callers(rum_gate: GateServer, rum_signed_client: Callable[..., Any],
                         rum_client: Any) -> None:
     """The default fixture config maps the test key to user/rum-tester; a resource policy

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -454,6 +455,55 @@ def test_dropping_keeps_the_rest_of_the_body_and_its_store_rules(gate: tuple[Gat
     assert result.error is not None and result.status == 400
     assert 'duplicate member "BatchId"' in result.error.message
     assert len(g.events("shop")) == 1
+
+
+def test_dropping_parses_the_body_once(gate: tuple[Gate, str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cut is made from the gate's own parse, and the store does not parse the text written
+    from it again: on an in-memory store all of that ran on the event loop (three parses)."""
+    g, monitor_id = gate
+    body = encoded(batch(monitor_id, "v1", RumEvents=[event(0), custom(1), event(2)]))
+    parses: list[bytes] = []  # of a whole body, not of a member's JSON text
+    parse = orjson.loads
+
+    def counted(text: bytes | str) -> Any:
+        if isinstance(text, bytes) and b'"RumEvents"' in text:
+            parses.append(text)
+        return parse(text)
+
+    monkeypatch.setattr(orjson, "loads", counted)
+    assert g.put_rum_events(monitor_id, body).stored
+    monkeypatch.undo()
+    assert parses == [body]
+    assert [e.type for e in g.events("shop")[0].events] == ["com.amazon.rum.page_view_event"] * 2
+
+
+_KINDS = st.sampled_from(["com.amazon.rum.page_view_event", "com.amazon.rum.http_event",
+                          "my_custom_event", "bad type", "x" * 257])
+
+
+@settings(max_examples=60, deadline=None)
+@given(kinds=st.lists(_KINDS, max_size=6), enabled=st.booleans(), indent=st.booleans(),
+       object_details=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_a_cut_batch_is_stored_as_orjson_writes_the_parsed_body_less_its_dropped_events(
+        kinds: list[str], enabled: bool, indent: bool, object_details: list[bool]) -> None:
+    """Byte for byte, for any mix of kept and dropped events and any layout of the text sent:
+    what is stored and what is answered are what they were before the cut reused the parse."""
+    g, monitor_id = make_gate()
+    if enabled:
+        g.update_app_monitor(Name="shop", CustomEvents={"Status": "ENABLED"})
+    events = [event(n, type=kind, details=json.dumps({"n": n}) if whole else "[1]")
+              for n, (kind, whole) in enumerate(zip(kinds, object_details, strict=False))]
+    sent = batch(monitor_id, "v1", RumEvents=events, Unmodeled={"kept": [1, {"a": None}]})
+    text = json.dumps(sent, indent=1 if indent else None).encode()
+    result = g.put_rum_events(monitor_id, text)
+    assert (result.status, result.response(), result.stored) == (200, {}, True)
+    kept = [e for e in events if e["type"].startswith("com.amazon.rum.")
+            or (enabled and e["type"] == "my_custom_event" and e["details"] != "[1]")]
+    [stored] = g.events("shop")
+    expected = text if kept == events else orjson.dumps(
+        {**orjson.loads(text), "RumEvents": kept})
+    assert stored.body == expected and stored.event_count == len(kept)
 
 
 def test_the_web_clients_settings_filter_nothing_on_the_server() -> None:

@@ -409,18 +409,30 @@ def address(server: GateServer) -> tuple[str, int]:
 def test_1100_slow_connections_do_not_lock_a_normal_client_out(tmp_path: Path) -> None:
     """Against a server whose open-file limit is 1,024, 1,100 slowloris connections (reopened as
     fast as the server closes them) locked every normal client out. The client must keep being
-    served: at least 90 % of its requests succeed, p95 under 1 s."""
+    served: at least 90 % of its requests answered 200 within its 10 s timeout, p90 under 5 s.
+
+    The slow connections' head_timeout (30 s) outlasts the client's patience, so a server that
+    does not make room for new connections cannot rescue the client by timing them out during
+    the measurement: locked out, its requests time out (with the connection limit and eviction
+    taken out of server.py, 21 of 40 served, p90 10 s). Served, they take 0.1 s, and under
+    1.5 s at p90 with both of the machine's cores busy (where the former bound, p95 under 1 s,
+    failed); the wait for the attack to peak has a deadline."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 2400:
         pytest.skip(f"this test needs 2,400 open files; the hard limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2400), hard))
-    server = start_gate_server(tmp_path, preexec_fn=open_files(1024))
+    server = start_gate_server(tmp_path, {"head_timeout": SLOW_HEAD_TIMEOUT},
+                               preexec_fn=open_files(1024))
     attacker = Slowloris(address(server), 1100)
     try:
         _, monitor_id = new_monitor(server)
         attacker.start()
-        while attacker.opened < 1100 or attacker.closed_by_server < 100:
+        deadline = time.monotonic() + 30
+        while (attacker.opened < 1100 or attacker.closed_by_server < 100) \
+                and attacker.is_alive() and time.monotonic() < deadline:
             time.sleep(0.1)  # every slot taken and the server closing some: the worst moment
+        assert attacker.is_alive() and attacker.opened >= 1100, \
+            f"the attacker opened {attacker.opened} connections"
         latencies, served = [], 0
         for _ in range(40):  # a new connection each time: the harder case
             started = time.monotonic()
@@ -433,8 +445,13 @@ def test_1100_slow_connections_do_not_lock_a_normal_client_out(tmp_path: Path) -
         attacker.join()
         server.stop()
     latencies.sort()
-    assert served >= 36, f"{served}/40 served"
-    assert latencies[int(len(latencies) * 0.95)] < 1.0, latencies
+    assert served >= 36, f"{served}/40 served; latencies {latencies}"
+    assert latencies[int(len(latencies) * 0.9)] < 5.0, latencies
+
+
+SLOW_HEAD_TIMEOUT = 30
+"""Seconds a slow connection may take over its request head in the test above: longer than the
+client's 10 s timeout and the measurement."""
 
 
 @pytest.fixture(scope="module")

@@ -376,6 +376,14 @@ def test_the_user_guides_custom_metric_is_accepted_and_read_back_as_sent(g: Gate
       "DimensionKeys": None}, "EventPattern", "event_type as an array"),
     ({"EventPattern": pattern(event_type=["a", "b"])}, "EventPattern",
      "one value in every JSON array"),
+    ({"EventPattern": pattern(event_type=[{"prefix": RUM + "http"}], event_details={
+        "duration": [{"exists": True}]}), "DimensionKeys": None}, "EventPattern",
+     'name each event_type as a string when it filters on event_details; {"prefix":'),
+    ({"EventPattern": pattern(event_type=[[RUM + "http_event"]], event_details={
+        "duration": [{"exists": True}]}), "DimensionKeys": None}, "EventPattern",
+     'name each event_type as a string when it filters on event_details; ["com.amazon'),
+    ({"EventPattern": pattern(event_type=[7], event_details={"u": ["a"]}),
+      "DimensionKeys": None}, "EventPattern", "event_details; 7 is not one"),
     ({"EventPattern": pattern(event_type=["a"], event_details={
         "duration": [{"numeric": [">", 1]}]}), "DimensionKeys": None}, "EventPattern",
      "event_details.duration.numeric holds more"),
@@ -404,6 +412,35 @@ def test_custom_metrics_follow_the_documented_rules(g: Gate, changes: dict[str, 
     [(code, message)] = entry_errors(answer)[:1]
     assert code == "ValidationException", message
     assert f"at 'MetricDefinitions[0].{member}'" in message and expected in message, message
+
+
+_NOT_A_NAME = st.one_of(st.none(), st.booleans(), st.integers(),
+                       st.floats(allow_nan=False, allow_infinity=False),
+                       st.lists(st.text(max_size=3), min_size=1, max_size=1),
+                       st.dictionaries(st.sampled_from(["prefix", "anything-but", "exists"]),
+                                       st.text(max_size=3), min_size=1, max_size=1))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=_NOT_A_NAME)
+def test_event_details_are_never_taken_under_an_event_type_that_is_not_a_name(
+        g: Gate, kind: Any) -> None:
+    """Whatever an event_type value is besides a string, the details cannot be checked against
+    it, so the definition is refused, never stored (docs/semantics.md)."""
+    entry = {"Name": "Odd", "Namespace": "Shop", "EventPattern": pattern(
+        event_type=[kind], event_details={"not_a_field": ["x"]})}
+    [(code, message)] = entry_errors(create(g, entry))
+    assert code == "ValidationException" and "name each event_type as a string" in message
+    assert held(g) == []
+
+
+def test_an_event_type_matcher_is_taken_where_no_event_details_need_checking(g: Gate) -> None:
+    """Only event_details ties a custom metric's pattern to exact event types: without it, a
+    matcher on event_type (EventBridge's prefix) leaves no documented rule unchecked."""
+    entry = {"Name": "AllRumEvents", "Namespace": "Shop",
+             "EventPattern": pattern(event_type=[{"prefix": RUM}])}
+    assert create(g, entry)["Errors"] == []
 
 
 def test_a_custom_metric_may_use_a_built_in_event_with_its_own_details(g: Gate) -> None:
