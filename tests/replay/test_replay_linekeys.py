@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rumpolicy.analysis.replay import ReplayJob, expand, plan, replay_logs, replay_units
 from rumpolicy.analysis.replay.linekeys import (
     SHORT_HEAD,
     VOLATILE_KEYS,
@@ -17,7 +18,7 @@ from rumpolicy.analysis.replay.linekeys import (
     line_key_function,
 )
 
-from ._helpers import MONITOR, json_request
+from ._helpers import MONITOR, comparable, json_request, policy, statement
 
 KEY = line_key_function(("aws:CurrentTime",))
 REQUEST = {"action": "rum:PutRumEvents", "resource": MONITOR, "principal": None,
@@ -164,3 +165,24 @@ def test_keys_a_policy_reads_are_not_blankable():
     assert blankable(["aws:currenttime"]) == ("aws:EpochTime",)
     # A key ending in a quote and the name could sit behind an escaped quote (docstring).
     assert blankable(['x"aws:epochtime']) == ("aws:CurrentTime",)
+
+
+def test_a_head_number_neither_decoder_reads_keeps_the_line_its_own_key(tmp_path):
+    """`json` refuses integers of more than 4,300 digits and orjson past 64 bits: a line whose
+    head holds one is bad, so its key must not drop it and read as a valid request. Otherwise
+    the line counts when its chunk is counted by keys and is bad when counted by bytes, and a
+    log cut into units disagrees with the whole log (here 13 records and 1 bad line)."""
+    huge = b'{"v":1,"n":1' + b"0" * 5000 + b',"request":{"resource":"' + MONITOR.encode() + \
+        b'","context":{"rum:alias":"a"}}}\n'
+    assert KEY(huge) == huge
+    assert KEY(_line(compact=True, n=10 ** 18)) != _line(compact=True, n=10 ** 18)  # 19 digits
+
+    allow_all = policy(statement())
+    distinct = b"".join(_line(compact=True, request_id=str(i)) for i in range(3))
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(distinct + _line(compact=True, request_id="same") * 10 + huge)
+    whole = replay_logs(allow_all, [str(log)])
+    units = plan(expand([str(log)]), len(distinct))
+    merged = replay_units(ReplayJob(allow_all).with_token(), units)
+    assert (whole.records, whole.bad) == (13, 1)
+    assert comparable(merged) == comparable(whole)

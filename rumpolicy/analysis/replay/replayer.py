@@ -109,10 +109,10 @@ class ReplayCaches:
         """What a projection holds the values of, after principal, action and resource."""
         self.project = projector(keys, cap=context_cache_entries)
         self.line_key = line_key_function(blankable(keys))
-        self.keyed = False
-        """Whether the last chunk was counted by line keys: the next unit of the job starts
-        so, rather than first counting a chunk of distinct lines by their bytes (4 % of a
-        decision log cut into 32 MiB units)."""
+        self.keyed: dict[str, bool] = {}
+        """Per log, whether its last chunk was counted by line keys: the next unit of the same
+        log starts so, rather than first counting a chunk of distinct lines by their bytes (4 %
+        of a decision log cut into 32 MiB units). Either way counts alike; only speed differs."""
 
 
 class Replayer:
@@ -170,10 +170,10 @@ class Replayer:
     def feed(self, source: str, stream: IO[bytes]) -> Iterator[Progress]:
         """Replay every line of `stream`, yielding progress after each chunk."""
         first_line = self.lines.setdefault(source, 0) + 1
-        caches = self.caches
+        modes = self.caches.keyed
         try:
             for lines in chunks(stream, self._chunk_bytes, lines_before=first_line - 1):
-                caches.keyed = self._chunk(source, first_line, lines, caches.keyed)
+                modes[source] = self._chunk(source, first_line, lines, modes.get(source, False))
                 first_line += len(lines)
                 self.lines[source] = first_line - 1
                 yield Progress(source, self.records, _tell(stream))
