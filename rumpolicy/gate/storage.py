@@ -95,6 +95,9 @@ class Storage:
         self.synchronous = synchronous
         self._db = connect(self.path, synchronous)
         prepare(self._db)
+        self._wal = self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        """Whether SQLite took WAL mode: a file system that cannot share memory between
+        processes keeps the rollback journal, where a reader blocks commits."""
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queued = threading.Condition(self._queue_lock)
@@ -142,8 +145,10 @@ class Storage:
         long). On disk it runs on a read-only connection of its own, without the write lock: in
         WAL mode a statement reads one committed snapshot, and readers and the writer never wait
         for each other. In memory no other connection sees the data, so it runs like `query`,
-        under the write lock (which commits take on the event loop): keep such reads short."""
-        if self.path is None:
+        under the write lock (which commits take on the event loop): keep such reads short. So
+        does a store that SQLite could not put in WAL mode, where a long read would make
+        commits wait (up to the busy timeout) or fail."""
+        if self.path is None or not self._wal:
             return self.query(sql, parameters)
         with self._read_lock:
             if self._reader is None:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import rumpolicy
 from rumpolicy.gate import Gate, event_index
+from rumpolicy.gate import storage as storage_module
 from rumpolicy.gate.storage import Storage
 
 from ._helpers import NOW, alias_policy, batch, encoded, event, make_gate
@@ -242,3 +243,27 @@ def test_two_mock_rum_sessions_in_one_process_do_not_leak_their_indexes() -> Non
             assert len(_indexes_of(monitor_id)) == 1
             sessions.append((gate, monitor_id))
     assert [_indexes_of(monitor_id) for _, monitor_id in sessions] == [[], []]
+
+
+def test_a_store_sqlite_kept_out_of_wal_mode_reads_under_the_write_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where SQLite cannot use WAL (a file system without shared memory), a reader on its own
+    connection blocks commits: there a snapshot is read like the control plane's lookups,
+    under the write lock, rather than making PutRumEvents wait up to the busy timeout."""
+    opened = storage_module.connect
+
+    def without_wal(*args: Any, **kwargs: Any) -> Any:
+        db = opened(*args, **kwargs)
+        db.execute("PRAGMA journal_mode=DELETE")
+        return db
+
+    monkeypatch.setattr(storage_module, "connect", without_wal)
+    store = storage_module.Storage(tmp_path)
+    done = threading.Event()
+    with store._write_lock:
+        reader = threading.Thread(target=lambda: (store.snapshot("SELECT 1"), done.set()),
+                                  daemon=True)
+        reader.start()
+        assert not done.wait(0.5), "the snapshot was read beside a commit in progress"
+    assert done.wait(30)
+    store.close()
