@@ -344,7 +344,11 @@ class _Grouped:
     none of them (most, with many statements) behave alike, and so do classes with the same
     memberships in them. Without this, N holders of policies reading `${aws:username}` cost N
     statements times N classes each. (A class whose members behaved differently would be no
-    class; the evaluator's cross-check of every final state stays the safety net.)"""
+    class; the evaluator's cross-check of every final state stays the safety net.) What could
+    break this is judged class by class, in `others`: "" (the two readings), absence, lists;
+    IP, number and date keys (IPv4-mapped addresses, bare years) are not grouped. A value
+    compared with a template of itself (`a${key}`) gives one answer on every non-empty value.
+    tests/diff/test_diff_grouping.py compares the masks with the per-class loop."""
 
     def __init__(self, dimension: KeyDimension) -> None:
         assert isinstance(dimension.single, StringValues)
@@ -396,7 +400,7 @@ def _single_values(reading: Reading, key: str,
                    conditions: Sequence[tuple[StatementRef, Condition]],
                    own_atoms: dict[int, set[AtomKey]]) -> SingleValues:
     """The key's single values cut into classes; `own_atoms` gets, per statement bit, the atoms
-    its conditions on the key compare with (`_failing_singles`)."""
+    its conditions on the key compare with (what `_Grouped` judges it by)."""
     prepared: list[tuple[int, Condition, str, object]] = []
     families: set[Family] = set()
     for ref, condition in conditions:

@@ -147,18 +147,13 @@ def explore(sizes: Sequence[int], start: S, step: Callable[[int, S, int], S | No
     return graph
 
 
-def merge(cubes: list[Cube]) -> list[Cube]:
-    """Union cubes that agree in every dimension but one, until none do (exact: the union of
-    such a pair is itself a cube)."""
-    return [cube for cube, _ in _merge_marked([(cube, True) for cube in cubes])]
-
-
 Marked = tuple[Cube, bool]
 """A cube, and whether it holds a wanted cell (else it is made of don't-cares only)."""
 
 
 def _merge_marked(cubes: list[Marked]) -> list[Marked]:
-    """`merge`, keeping track of which cubes hold a wanted cell."""
+    """Union cubes that agree in every dimension but one, until none do (exact: the union of
+    such a pair is itself a cube), keeping track of which cubes hold a wanted cell."""
     marks: dict[Cube, bool] = {}
     for cube, real in cubes:
         marks[cube] = marks.get(cube, False) or real
