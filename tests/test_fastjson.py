@@ -21,16 +21,8 @@ from hypothesis import strategies as st
 import rumpolicy as rp
 from rumpolicy.policy import _json, loader
 from rumpolicy.policy._fastjson import parse_fast
-from rumpolicy.policy._json import (
-    MAX_NESTING,
-    JArray,
-    JObject,
-    JScalar,
-    JString,
-    JValue,
-    parse_json,
-    parse_with_lark,
-)
+from rumpolicy.policy._json import parse_json, parse_with_lark
+from rumpolicy.policy._jvalues import MAX_NESTING, JArray, JObject, JScalar, JString, JValue
 from rumpolicy.policy.diagnostics import Diagnostic
 from rumpolicy.testing.strategies import policy_documents
 

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from json import JSONDecoder
 from typing import Final, NoReturn
 
-from rumpolicy.policy._json import MAX_NESTING, JArray, JObject, JScalar, JString, JValue
+from rumpolicy.policy._jvalues import MAX_NESTING, JArray, JObject, JScalar, JString, JValue
 
 _STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")

@@ -13,54 +13,16 @@ normally never imports lark.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rumpolicy.policy._fastjson import parse_fast
+from rumpolicy.policy._jvalues import MAX_NESTING, JArray, JObject, JScalar, JString, JValue
 from rumpolicy.policy.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
     from lark import Lark, Token
-
-
-MAX_NESTING = 64
-"""Objects and arrays nested deeper are refused: a policy needs five levels, and converting a
-deeper tree would exhaust Python's recursion limit."""
-
-
-@dataclass(frozen=True, slots=True)
-class JString:
-    value: str
-    line: int
-    column: int
-
-
-@dataclass(frozen=True, slots=True)
-class JScalar:
-    """A number, true, false or null; `value` is the Python value, `text` the JSON spelling."""
-
-    value: object
-    text: str
-    line: int
-    column: int
-
-
-@dataclass(frozen=True, slots=True)
-class JArray:
-    items: tuple[JValue, ...]
-    line: int
-    column: int
-
-
-@dataclass(frozen=True, slots=True)
-class JObject:
-    pairs: tuple[tuple[JString, JValue], ...]
-    line: int
-    column: int
-
-
-JValue = JString | JScalar | JArray | JObject
 
 
 def grammar_path(name: str) -> Path:
@@ -199,7 +161,3 @@ def _string(token: Token, problems: list[Diagnostic], path: str) -> JString:
                                    path))
         value = text[1:-1]
     return JString(value, line, column)
-
-
-# Imported last: _fastjson builds the J* values defined above, so each module needs the other.
-from rumpolicy.policy._fastjson import parse_fast  # noqa: E402

@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rumpolicy.policy._json import JArray, JObject, JScalar, JString, JValue, parse_json
+from rumpolicy.policy._json import parse_json
+from rumpolicy.policy._jvalues import JArray, JObject, JScalar, JString, JValue
 from rumpolicy.policy.arns import arn_problem
 from rumpolicy.policy.diagnostics import Diagnostic, PolicyError
 from rumpolicy.policy.models import (

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rumpolicy.analysis.replay import ReplayError, replay_logs
+from rumpolicy.analysis.replay.distributed import local_cluster
 
 from ._helpers import CANARY as FIXTURES
 from ._helpers import MONITOR, NEW, OLD, comparable, free_port, traffic, write_logs
@@ -70,12 +71,15 @@ def cluster() -> Iterator[_Cluster]:
 
 @pytest.fixture(scope="module")
 def clients(cluster: _Cluster) -> Iterator[dict[int, Any]]:
-    """A client of the 2-worker cluster of processes, and of a 1-worker LocalCluster."""
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as local, \
+    """A client of the 2-worker cluster of processes, and of a 1-worker LocalCluster as
+    `--workers 1` starts it (no port of its own on 8787)."""
+    with local_cluster(1) as local, \
             Client(local) as one, Client(cluster.address) as two:
         yield {1: one, 2: two}
 
 
+# The strategies draw nothing from `random`; Dask's client threads do, while Hypothesis draws.
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(traffic(), st.lists(st.integers(0, 60), max_size=2),

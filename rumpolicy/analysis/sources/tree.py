@@ -98,7 +98,8 @@ def describe(node: Node) -> str:
 
 def from_json(text: str) -> Node:
     """The positioned tree of a JSON document (the policy loader's positioned parse)."""
-    from rumpolicy.policy._json import JArray, JObject, JString, JValue, parse_json
+    from rumpolicy.policy._json import parse_json
+    from rumpolicy.policy._jvalues import JArray, JObject, JString, JValue
 
     root, problems = parse_json(text)
     if root is None:
