@@ -42,8 +42,9 @@ def chunks(stream: IO[bytes], chunk_bytes: int = CHUNK_BYTES, *,
 
     A stream that can `read1` (a file, a .gz, stdin) is read in pieces of at most PIECE_BYTES
     and cut into lines in C, so that when it breaks (a corrupt .gz, say) the lines read
-    before are known: the LogError says "(after line N)", N counting from `lines_before`, and
-    lines 1 to N were all read. Others (a unit's range of lines) are read with readlines."""
+    before are known: the LogError says "unreadable after line N", N counting from
+    `lines_before`, and lines 1 to N were all read. Others (a unit's range of lines) are read
+    with readlines."""
     read = getattr(stream, "read1", None)
     lines_read = lines_before
     while True:
@@ -53,7 +54,7 @@ def chunks(stream: IO[bytes], chunk_bytes: int = CHUNK_BYTES, *,
                 _lines(stream, read, chunk_bytes, pieces)
         except (OSError, EOFError) as err:  # a truncated .gz, say
             lines_read += sum(piece.count(b"\n") for piece in pieces)
-            raise LogError(f"cannot read on: {err} (after line {lines_read})") from None
+            raise LogError(f"unreadable after line {lines_read}: {err}") from None
         if not lines:
             return
         lines_read += len(lines)

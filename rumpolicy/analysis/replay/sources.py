@@ -196,10 +196,11 @@ def _filesystem(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
                        f"package; for s3:// run {S3_EXTRA}") from None
     try:
         return cast(tuple[Any, str], fsspec.core.url_to_fs(url, **options))
-    except ImportError:
+    except ImportError as err:
         protocol = url.split("://", 1)[0]
-        extra = S3_EXTRA if protocol in ("s3", "s3a") else f"the package fsspec names for {protocol}://"
-        raise LogError(f"{url}: reading {protocol}:// logs needs {extra}") from None
+        if protocol in ("s3", "s3a"):
+            raise LogError(f"{url}: reading s3:// logs needs {S3_EXTRA}") from None
+        raise LogError(f"{url}: {' '.join(str(err).split())}") from None  # names the package
     except (ValueError, TypeError) as err:
         raise LogError(f"{url}: {err}") from None
 
