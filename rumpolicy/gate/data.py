@@ -44,7 +44,7 @@ from typing import Any
 import orjson
 
 from rumpolicy.gate import api
-from rumpolicy.gate.errors import validation
+from rumpolicy.gate.errors import monitor_not_found, validation
 from rumpolicy.gate.event_index import Entry, Match, merged_metadata
 from rumpolicy.gate.paging import decode_token, encode_token
 from rumpolicy.gate.registry import AppMonitor, Registry
@@ -146,7 +146,9 @@ def _documents(storage: Storage, monitor: AppMonitor, chosen: Sequence[Entry]) -
     batches = _batches(storage, monitor.id, {entry[1] for entry in chosen})
     documents = []
     for timestamp, seq, position, _, _ in chosen:
-        batch = batches[seq]
+        batch = batches.get(seq)
+        if batch is None:  # only DeleteAppMonitor removes batches: it ran during this call
+            raise monitor_not_found(monitor.name)
         event = batch["events"][position]
         document: dict[str, Any] = {
             "event_timestamp": timestamp, "event_type": event["type"], "event_id": event["id"],

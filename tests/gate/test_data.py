@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rumpolicy.gate import Gate, GateError, Origin
+from rumpolicy.gate.event_index import EventIndex
 from rumpolicy.gate.ingest_rules import MAX_CUSTOM_DETAILS
 from rumpolicy.gate.paging import encode_token
 from rumpolicy.testing.gate_fixture import GateServer
@@ -288,6 +289,26 @@ def test_a_monitor_deleted_and_created_again_starts_empty(gate: tuple[Gate, str]
     assert data(g) == []
     put(g, new_id, [event(1)])
     assert [d["application_id"] for d in data(g)] == [new_id]
+
+
+def test_a_monitor_deleted_while_its_data_is_read_is_not_found(
+        gate: tuple[Gate, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """GetAppMonitorData takes no lock while it reads: a DeleteAppMonitor between choosing the
+    events and reading their batches is the answer a later call would get, never a 500.
+    (docs/semantics.md, The gate: GetAppMonitorData)"""
+    g, monitor_id = gate
+    put(g, monitor_id, [event(0), event(1)])
+    page = EventIndex.page
+
+    def page_then_delete(self: EventIndex, *args: Any) -> Any:
+        chosen = page(self, *args)
+        g.delete_app_monitor(Name="shop")
+        return chosen
+
+    monkeypatch.setattr(EventIndex, "page", page_then_delete)
+    error = error_of(g.get_app_monitor_data, Name="shop", TimeRange={"After": 0, "Before": FAR})
+    assert (error.code, error.status) == ("ResourceNotFoundException", 404)
+    assert error.members == {"resourceName": "shop", "resourceType": "AppMonitor"}
 
 
 def test_events_stored_by_the_writer_process_are_read(tmp_path: Any) -> None:
