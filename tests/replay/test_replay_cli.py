@@ -95,8 +95,8 @@ def test_usage_errors_exit_2(capsys, files):
     (files / "cut.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
     code, _, err = run(capsys, "replay", "--policy", str(files / "new.json"),
                        str(files / "cut.jsonl.gz"))
-    assert code == 2 and err.startswith(f"rumpolicy: error: {files / 'cut.jsonl.gz'}: cannot "
-                                        "read on:")
+    assert code == 2 and err.startswith(f"rumpolicy: error: {files / 'cut.jsonl.gz'}: "
+                                        "unreadable after line ")
 
 
 def test_stdin_and_several_logs(capsys, files, monkeypatch):

@@ -23,7 +23,7 @@ from rumpolicy.analysis.replay.merge import ReplayPart, merge_units
 from rumpolicy.analysis.replay.reader import LogError
 from rumpolicy.analysis.replay.replayer import Progress
 from rumpolicy.analysis.replay.report import AliasValue, ReplayReport
-from rumpolicy.analysis.replay.sources import STDIN, expand, open_source
+from rumpolicy.analysis.replay.sources import STDIN, expand, reading
 from rumpolicy.analysis.replay.units import SPLIT_BYTES, ReplayJob, Unit, plan, replay_unit
 from rumpolicy.policy import Policy
 
@@ -71,14 +71,10 @@ def _replay_here(job: ReplayJob, sources: Sequence[Any],
     replayer = job.replayer()
     for source in sources:
         try:
-            stream = open_source(source)
-            try:
+            with reading(source) as stream:
                 for step in replayer.feed(source.name, stream):
                     if progress is not None:
                         progress(step, None if source.compressed else source.size)
-            finally:
-                if source.name != STDIN:
-                    stream.close()
         except LogError as err:
             raise ReplayError(str(err)) from None
     return replayer.report(**names)

@@ -132,9 +132,7 @@ class Replayer:
         policies, against, monitor and caller (units.py keeps one per job on a worker).
         `caller`: the caller of CloudWatch RUM log events, which record none
         (rum_events.py)."""
-        self._policy = compiled(policy, memo_size)
-        self._against = compiled(against, memo_size) \
-            if compare or against is not None else None
+        self._policy, self._against = compiled_pair(policy, against, compare, memo_size)
         self.compared = self._against is not None
         self._monitor = monitor
         self._caller = caller
@@ -412,6 +410,14 @@ def compiled(policy: Evaluator, memo_size: int) -> CompiledPolicy:
     if isinstance(policy, CompiledPolicy):
         return policy
     return compile_policy(policy, memo_size=memo_size)
+
+
+def compiled_pair(policy: Evaluator, against: Evaluator, compare: bool, memo_size: int
+                  ) -> tuple[CompiledPolicy, CompiledPolicy | None]:
+    """The policy and what it is compared with, compiled: None when nothing is (no `against`
+    and not `compare`)."""
+    return compiled(policy, memo_size), \
+        compiled(against, memo_size) if compare or against is not None else None
 
 
 def _tell(stream: IO[bytes]) -> int | None:

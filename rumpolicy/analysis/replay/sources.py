@@ -122,6 +122,18 @@ def open_source(source: Source) -> IO[bytes]:
     return raw
 
 
+@contextmanager
+def reading(source: Source, start: int = 0, end: int | None = None) -> Iterator[IO[bytes]]:
+    """The log's bytes (only the lines of [start, end) when `end` is given), closed when done;
+    standard input is left open."""
+    stream = open_source(source) if end is None else open_range(source, start, end)
+    try:
+        yield stream
+    finally:
+        if source.name != STDIN:
+            stream.close()
+
+
 def open_range(source: Source, start: int, end: int) -> IO[bytes]:
     """The lines of a plain log that start in [start, end): a line belongs to the range its
     first byte falls in, so ranges cut anywhere share out every line exactly once."""

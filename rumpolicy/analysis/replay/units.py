@@ -23,11 +23,11 @@ from rumpolicy.analysis.replay.replayer import (
     MEMO_SIZE,
     ReplayCaches,
     Replayer,
-    compiled,
+    compiled_pair,
     keys_read,
 )
 from rumpolicy.analysis.replay.report import AliasValue, ReplayReport
-from rumpolicy.analysis.replay.sources import STDIN, Source, open_range, open_source
+from rumpolicy.analysis.replay.sources import Source, reading
 from rumpolicy.engine import CompiledPolicy
 from rumpolicy.policy import Policy
 
@@ -108,9 +108,7 @@ many units of one job (docs/performance.md: a unit with cold caches cost 3x)."""
 def _prepared(job: ReplayJob) -> _Prepared:
     found = _PREPARED.get(job.token) if job.token else None
     if found is None:
-        policy = compiled(job.policy, job.memo_size)
-        against = compiled(job.against, job.memo_size) \
-            if job.compare or job.against is not None else None
+        policy, against = compiled_pair(job.policy, job.against, job.compare, job.memo_size)
         caches = ReplayCaches(keys_read(policy, against), line_cache_bytes=job.line_cache_bytes,
                               context_cache_entries=job.context_cache_entries)
         found = (policy, against, caches)
@@ -125,13 +123,8 @@ def replay_unit(job: ReplayJob, unit: Unit,
                 known_aliases: Iterable[AliasValue] = ()) -> ReplayPart:
     """Replay one unit: what a worker runs."""
     replayer = job.replayer(known_aliases)
-    stream = open_source(unit.source) if unit.end is None \
-        else open_range(unit.source, unit.start, unit.end)
-    try:
+    with reading(unit.source, unit.start, unit.end) as stream:
         replayer.replay(unit.source.name, stream)
-    finally:
-        if unit.source.name != STDIN:
-            stream.close()
     return part_of(replayer)
 
 
