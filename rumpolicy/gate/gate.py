@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -229,7 +230,7 @@ class Gate:
                                   request_id, attempt)
             attempt.stored = self._storage.store_batch(batch)
         except Exception as err:
-            error = _refusal(err, request_id)
+            error = _refusal(err, monitor_id, request_id)
         return self._settle(attempt, request_id, error)
 
     async def put_rum_events_async(self, monitor_id: str, body: bytes | str | Mapping[str, Any],
@@ -251,7 +252,7 @@ class Gate:
             else:
                 attempt.stored = await self._storage.store_soon(batch)
         except Exception as err:
-            error = _refusal(err, request_id)
+            error = _refusal(err, monitor_id, request_id)
         return self._settle(attempt, request_id, error)
 
     def _settle(self, attempt: _Attempt, request_id: str, error: GateError | None
@@ -362,10 +363,14 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{tail[:4]}-{tail[4:]}"  # the variant bits: 10
 
 
-def _refusal(err: Exception, request_id: str) -> GateError:
+def _refusal(err: Exception, monitor_id: str, request_id: str) -> GateError:
     """A GateError is the answer; anything else is a bug, answered 500 (fail closed)."""
     if isinstance(err, GateError):
         return err
+    if isinstance(err, sqlite3.IntegrityError) and "FOREIGN KEY" in str(err):
+        # The batch's monitor row is gone: only DeleteAppMonitor removes one, and it ran
+        # between the decision and the commit. Nothing was stored; the answer is a later call's.
+        return monitor_not_found(monitor_id)
     _log.error("PutRumEvents %s failed inside the gate; answered 500", request_id,
                exc_info=err)
     return internal(request_id)

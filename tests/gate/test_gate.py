@@ -3,6 +3,7 @@ context, signed callers' identity policies, throttling, the decision log, and fa
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -402,6 +403,35 @@ def test_a_failing_store_answers_500(tmp_path: Path) -> None:
     result = gate.put_rum_events(monitor_id, encoded(batch(monitor_id, "v1")))
     assert result.status == 500 and not result.stored
     assert Storage.batches(gate.storage, monitor_id) == []
+
+
+@pytest.mark.parametrize(("on_disk", "asynchronous"), [(False, False), (True, False),
+                                                      (True, True)])
+def test_a_monitor_deleted_between_the_decision_and_the_commit_is_not_found(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        on_disk: bool, asynchronous: bool) -> None:
+    """PutRumEvents does not hold up the control plane, so DeleteAppMonitor can run after a
+    batch is allowed and before it is committed: the batch has no monitor left to be stored
+    under, and the answer is the 404 a later call gets, not a 500 (docs/semantics.md, The
+    gate). On disk and asynchronous, the commit is the writer process's."""
+    gate, monitor_id = make_gate(storage=Storage(tmp_path) if on_disk else None)
+    prepare = Gate._prepare
+
+    def prepare_then_delete(self: Gate, *args: Any) -> Any:
+        ready = prepare(self, *args)
+        self.delete_app_monitor(Name="shop")
+        return ready
+
+    monkeypatch.setattr(Gate, "_prepare", prepare_then_delete)
+    body = encoded(batch(monitor_id, "v1"))
+    try:
+        result = asyncio.run(gate.put_rum_events_async(monitor_id, body)) if asynchronous \
+            else gate.put_rum_events(monitor_id, body)
+    finally:
+        gate.close()
+    assert result.error is not None and not result.stored
+    assert (result.status, result.error.code) == (404, "ResourceNotFoundException")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 def test_a_stored_policy_that_no_longer_loads_fails_closed(tmp_path: Path) -> None:
