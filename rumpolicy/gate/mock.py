@@ -7,7 +7,7 @@
         client.create_app_monitor(Name="shop", Domain="example.com")
         ...
 
-    @rumpolicy.mock_rum                            # sync or async test functions
+    @rumpolicy.mock_rum                            # sync or async test functions, classes
     def test_alias_rollout(): ...
 
 botocore emits `before-send.rum.<Operation>` with the signed request just before it would go on
@@ -33,6 +33,7 @@ import gc
 import inspect
 import os
 import threading
+import unittest
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
@@ -108,19 +109,47 @@ class MockRum:
         self.stop()
 
     def __call__(self, func: Func) -> Func:
-        """Decorate a test function: the mock runs for each call (a fresh Gate each time)."""
+        """Decorate a test function: a mock of its own runs for each call (a fresh Gate each
+        time, so a decorated function may call itself or run on two threads at once). On a
+        class, as moto's `mock_aws`: each test method is decorated, and for a
+        `unittest.TestCase` each test's mock runs from setUp to its cleanups."""
+        if isinstance(func, type):
+            return self._decorate_class(func)  # type: ignore[return-value]
         if inspect.iscoroutinefunction(func):
             @functools.wraps(func)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with self:
+                with self._twin():
                     return await func(*args, **kwargs)
             return run_async  # type: ignore[return-value]
 
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with self:
+            with self._twin():
                 return func(*args, **kwargs)
         return run  # type: ignore[return-value]
+
+    def _twin(self) -> MockRum:
+        """A mock with the same options, not started."""
+        return MockRum(config=self.config, data_dir=self.data_dir, clock=self.clock)
+
+    def _decorate_class(self, cls: type) -> type:
+        # Decorating the class object itself would hide its tests from pytest and unittest.
+        if issubclass(cls, unittest.TestCase):
+            set_up = cls.setUp
+
+            @functools.wraps(set_up)
+            def started_set_up(test: unittest.TestCase) -> None:
+                mock = self._twin()
+                mock.start()
+                test.addCleanup(mock.stop)  # runs after tearDown, and when setUp fails
+                set_up(test)
+
+            cls.setUp = started_set_up  # type: ignore[method-assign, assignment]
+            return cls
+        for name in dir(cls):
+            if name.startswith("test") and inspect.isfunction(inspect.getattr_static(cls, name)):
+                setattr(cls, name, self(getattr(cls, name)))
+        return cls
 
     def answer(self, request: Any) -> Any:
         """botocore's prepared request -> the gate's answer as botocore's response."""

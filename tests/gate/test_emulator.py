@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import unittest
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,6 +81,67 @@ async def _decorated_async() -> str:
 
 def test_the_decorator_with_options_mocks_an_async_function() -> None:
     assert asyncio.run(_decorated_async()) == "arn:aws:rum:eu-west-1:111122223333:appmonitor/app"
+
+
+def _names() -> list[str]:
+    return [m["Name"] for m in client().list_app_monitors()["AppMonitorSummaries"]]
+
+
+def test_a_decorated_class_keeps_its_tests_each_with_a_fresh_gate() -> None:
+    """As moto's `mock_aws` on a class: its test methods are decorated, inherited ones too;
+    decorating the class object itself hid every test from pytest and unittest (review)."""
+    seen: list[list[str]] = []
+
+    class Base:
+        def test_inherited(self) -> None:
+            client().create_app_monitor(Name="inherited", Domain="example.com")
+            seen.append(_names())
+
+    @rumpolicy.mock_rum
+    class Plain(Base):
+        def test_one(self) -> None:
+            client().create_app_monitor(Name="one", Domain="example.com")
+            seen.append(_names())
+
+        @staticmethod
+        def test_static() -> None:
+            seen.append(["static"])
+
+    assert isinstance(Plain, type)
+    Plain().test_one()
+    Plain().test_inherited()
+    Plain().test_static()  # a staticmethod is left as it is (no mock), callable as one
+    assert seen == [["one"], ["inherited"], ["static"]]
+
+
+def test_a_decorated_test_case_runs_each_test_from_set_up_to_its_cleanups() -> None:
+    class Case(unittest.TestCase):
+        def setUp(self) -> None:
+            client().create_app_monitor(Name="set-up", Domain="example.com")
+
+        def test_sees_what_set_up_made(self) -> None:
+            self.assertEqual(_names(), ["set-up"])  # and not another test's: a fresh gate
+
+        def test_a_failure_is_reported(self) -> None:
+            self.fail("reported")
+
+    decorated = rumpolicy.mock_rum(Case)
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(decorated).run(result)
+    assert (result.testsRun, len(result.failures), result.errors) == (2, 1, [])
+    assert "reported" in result.failures[0][1]
+
+
+def test_a_decorated_function_may_call_itself() -> None:
+    """Each call has a mock of its own; the innermost answers while it runs."""
+    @rumpolicy.mock_rum
+    def depth(n: int) -> list[str]:
+        client().create_app_monitor(Name=f"m{n}", Domain="example.com")
+        if n:
+            assert depth(n - 1) == [f"m{n - 1}"]
+        return _names()
+
+    assert depth(2) == ["m2"]
 
 
 def test_the_pytest_fixture(rum_mock: Gate) -> None:
