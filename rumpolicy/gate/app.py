@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from rumpolicy.gate.errors import validation
 from rumpolicy.gate.front import Front, HttpAnswer, HttpRequest, route
 from rumpolicy.gate.gate import Gate, new_request_id
 from rumpolicy.gate.validation import body_too_large
@@ -44,7 +45,13 @@ class GateEndpoint:
             client=client[0] if client else None, scheme=scope.get("scheme", "http"),
             mount=scope.get("root_path", ""))
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._limit:
+        if declared and "transfer-encoding" in headers:
+            # Two framings that can disagree are how a request is smuggled past a proxy;
+            # RFC 9112 (6.1) lets a server refuse it and has it close the connection.
+            answer = self.front.refusal(validation(
+                "a request must not carry both Content-Length and Transfer-Encoding"),
+                new_request_id(), close=True)
+        elif declared.isdigit() and int(declared) > self._limit:
             # Refused unread; the connection closes rather than read a body nobody wants.
             answer = self.front.refusal(body_too_large(self._limit), new_request_id(),
                                         close=True)
@@ -135,6 +142,12 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 def _raw_path(scope: Scope) -> str:
-    """The path as the client sent it, still percent-encoded."""
+    """The path as the client sent it, still percent-encoded. A target in absolute form
+    (`POST http://host/appmonitors/...`, which RFC 9112 has servers accept) is its path."""
     raw = scope.get("raw_path")
-    return raw.decode("latin-1").split("?", 1)[0] if raw else str(scope["path"])
+    if not raw:
+        return str(scope["path"])
+    path: str = raw.decode("latin-1").split("?", 1)[0]
+    if path[:8].lower().startswith(("http://", "https://")):
+        return "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+    return path

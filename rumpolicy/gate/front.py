@@ -117,7 +117,7 @@ class Front:
     def answer(self, request: HttpRequest) -> HttpAnswer:
         if request.method == "OPTIONS":
             return self.preflight(request)
-        if request.method == "GET" and request.route_path == HEALTH_PATH:
+        if request.method in ("GET", "HEAD") and request.route_path == HEALTH_PATH:
             return self.health()
         request_id = new_request_id()
         operation = None

@@ -484,6 +484,39 @@ def test_a_request_that_does_not_arrive_in_time_is_cut_off(impatient_server: Gat
         assert closed_after(sock, 10) < 3
 
 
+@pytest.mark.parametrize("body", [b'{"BatchId": "x"}', b"5\r\nhello\r\n0\r\n\r\n"],
+                         ids=["not chunked", "chunked"])
+def test_content_length_with_transfer_encoding_is_refused_and_closed(
+        impatient_server: GateServer, body: bytes) -> None:
+    """RFC 9112, 6.1: a server may refuse a request framed both ways and must close the
+    connection after answering; the gate refuses it at once (docs/semantics.md, The gate)."""
+    with socket.create_connection(address(impatient_server)) as sock:
+        sock.sendall(HEAD + b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     % len(body) + body)
+        sock.settimeout(10)
+        started, answer = time.monotonic(), b""
+        while chunk := sock.recv(65536):  # until the server closes the connection
+            answer += chunk
+        assert time.monotonic() - started < 3
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+        assert b"Content-Length and Transfer-Encoding" in answer
+
+
+def test_a_target_in_absolute_form_is_routed_by_its_path(server: GateServer) -> None:
+    """RFC 9112, 3.2.2: a server must accept a target in absolute form; its authority is not
+    the gate's to check, the path is routed as usual."""
+    name, monitor_id = new_monitor(server)
+    status, _, _ = send(server, "POST", f"http://elsewhere.example/appmonitors/{monitor_id}",
+                        encoded(batch(monitor_id)), {"Content-Type": "application/json"})
+    assert status == 200 and len(events_json(server, name)) == 1
+    assert send(server, "GET", "HTTP://elsewhere.example")[0] == 404  # no path: "/"
+
+
+def test_the_health_check_answers_head_without_a_body(server: GateServer) -> None:
+    status, headers, body = send(server, "HEAD", "/_rumpolicy/health")
+    assert (status, body) == (200, b"") and int(headers["content-length"]) > 0
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
