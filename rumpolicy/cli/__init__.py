@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import cast
 
-from rumpolicy.cli._common import EXIT_OK, EXIT_USAGE, Parser, UsageError
+from rumpolicy.cli._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, UsageError
 
 COMMANDS = ("validate", "eval", "demo", "serve", "events", "audit", "test", "replay", "diff")
 """Modules under `rumpolicy.cli`, in the order `--help` lists them."""
@@ -52,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `rumpolicy demo | head`
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C: no report, and no traceback either
+        print("rumpolicy: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _refuse_unknown_flags(parser: Parser, argv: list[str]) -> None:

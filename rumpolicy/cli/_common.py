@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from rumpolicy.policy.models import PolicyKind
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
 STDIN = "<stdin>"
 """How every command names standard input ('-' on the command line) in what it prints."""
 

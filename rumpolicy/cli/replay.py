@@ -79,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         options = storage_options(args.storage_option)
     except ValueError as err:
         raise UsageError(f"--storage-option {err}") from None
+    if [args.policy, args.against, *args.logs].count("-") > 1:
+        raise UsageError("standard input ('-') can be read only once: name one of the policy "
+                         "and the logs '-', the others by file")
     policy = None if args.policy == "none" else load_policy_file(args.policy)
     against = None if args.against in (None, "none") else load_policy_file(args.against)
     progress = ProgressLine(sys.stderr, enabled=_PROGRESS[args.progress])

@@ -15,6 +15,7 @@ reached or goes away) ends the replay with one `ReplayError`, never a partial re
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -25,6 +26,7 @@ from rumpolicy.analysis.replay.replayer import Progress
 from rumpolicy.analysis.replay.report import AliasValue, ReplayReport
 from rumpolicy.analysis.replay.sources import STDIN, expand, reading
 from rumpolicy.analysis.replay.units import SPLIT_BYTES, ReplayJob, Unit, plan, replay_unit
+from rumpolicy.engine.principals import ANONYMOUS, parse_caller
 from rumpolicy.policy import Policy
 
 DISTRIBUTED_EXTRA = "pip install 'rumpolicy[distributed]'"
@@ -49,6 +51,11 @@ def replay_logs(policy: Policy | None, logs: Sequence[str], *, against: Policy |
     (the address of a running Dask scheduler) or `client` (a `dask.distributed.Client`) is
     given. `caller` is the caller of CloudWatch RUM log events (rum_events.py).
     `replayer_options` are Replayer's caps (tests make them tiny)."""
+    if caller is not None and caller != ANONYMOUS:
+        try:
+            parse_caller(caller)
+        except ValueError as err:
+            raise ReplayError(f"--caller: {err}; or write 'anonymous'") from None
     job = ReplayJob(policy, against, compare or against is not None, monitor,
                     caller=caller, **replayer_options)
     try:
@@ -60,6 +67,10 @@ def replay_logs(policy: Policy | None, logs: Sequence[str], *, against: Policy |
         return _replay_here(job, sources, progress, names)
     if any(s.name == STDIN for s in sources):
         raise ReplayError("standard input cannot be shared out to workers: name log files")
+    for source in sources:
+        if not source.is_url and source.size is None:
+            raise ReplayError(f"{source.name}: not a regular file (a pipe?), which workers "
+                              "cannot open: replay it without --workers or --scheduler")
     units = plan(sources, split_bytes)
     with _cluster(workers, scheduler, client) as dask_client:
         return _replay_on(dask_client, job.with_token(), units, names)
@@ -126,6 +137,28 @@ def scheduler_address(address: str) -> str | None:
     return None
 
 
+def _silent_listener(address: str, timeout: float) -> str | None:
+    """Why the TCP listener at `address` is no Dask scheduler, or None (it is, or TCP cannot
+    tell: Dask's own error then says why). A Dask listener sends its handshake as soon as it
+    accepts a connection; a Client waiting for one from anything else waits for ever."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme != "tcp":
+        return None
+    host, port = parse_host_port(location)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as probe:
+            if probe.recv(1):
+                return None
+            return "something listens there but closed the connection without a Dask handshake"
+    except TimeoutError:
+        return (f"something listens there but sent no Dask handshake within {timeout:g} s "
+                "(is it a Dask scheduler's port?)")
+    except OSError:
+        return None
+
+
 def _connect_timeout() -> float:
     import dask
     from dask.utils import parse_timedelta
@@ -149,6 +182,9 @@ def _cluster(workers: int | None, scheduler: str | None, client: Any) -> Iterato
         if problem is not None:
             raise ReplayError(f"--scheduler {scheduler}: not a Dask scheduler address: "
                               f"{problem}")
+        silent = _silent_listener(scheduler, _connect_timeout())
+        if silent is not None:
+            raise ReplayError(f"cannot reach the Dask scheduler at {scheduler}: {silent}")
         try:
             connected = _client(scheduler, set_as_default=False, timeout=_connect_timeout())
         except (OSError, TimeoutError, ValueError) as err:

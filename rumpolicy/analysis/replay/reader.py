@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -52,7 +54,7 @@ def chunks(stream: IO[bytes], chunk_bytes: int = CHUNK_BYTES, *,
         try:
             lines = stream.readlines(chunk_bytes) if read is None else \
                 _lines(stream, read, chunk_bytes, pieces)
-        except (OSError, EOFError) as err:  # a truncated .gz, say
+        except (OSError, EOFError, zlib.error) as err:  # a truncated or corrupt .gz, say
             lines_read += sum(piece.count(b"\n") for piece in pieces)
             raise LogError(f"unreadable after line {lines_read}: {err}") from None
         if not lines:
@@ -82,13 +84,15 @@ def _lines(stream: IO[bytes], read: Callable[[int], bytes], chunk_bytes: int,
 def decode(line: bytes) -> dict[str, Any] | str:
     """The request shape (`Request.to_dict()`) one line holds, or why the line is bad."""
     try:
-        record = json.loads(line, parse_constant=_refuse_constant)
+        record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite,
+                            parse_int=_integer)
     except UnicodeDecodeError as err:
         return f"not UTF-8: byte {err.start}"
     except _NotJSON as err:
         return f"not JSON: {err}"
     except ValueError as err:
-        return f"not JSON: {getattr(err, 'msg', err)} at column {getattr(err, 'colno', '?')}"
+        reason = str(getattr(err, "msg", err)).removesuffix(" at")  # "Invalid control character at"
+        return f"not JSON: {reason} at column {getattr(err, 'colno', '?')}"
     except RecursionError:
         return "not JSON: nested too deeply"
     if not isinstance(record, dict):
@@ -104,6 +108,20 @@ class _NotJSON(ValueError):
 
 def _refuse_constant(name: str) -> Any:
     raise _NotJSON(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # orjson refuses it too, and a report could not show it
+        raise _NotJSON(f"the number {text[:40]} is beyond the range of a double")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # Python's limit on the digits of an integer it converts
+        raise _NotJSON(f"a number of {len(text)} digits") from None
 
 
 def _lone_surrogate(record: dict[str, Any]) -> bool:

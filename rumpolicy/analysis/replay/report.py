@@ -187,7 +187,7 @@ def build_report(found: Findings, *, policy_name: str, against_name: str | None,
         sources=tuple(found.lines), records=found.records, skipped=found.skipped,
         bad=found.bad, bad_reasons=dict(found.bad_reasons), bad_lines=tuple(found.bad_lines),
         aliases=alias_rows(found.counts, compared),
-        changes=change_rows(found.counts, found.examples) if compared else (),
+        changes=change_rows(found.counts, found.examples, tuple(found.lines)) if compared else (),
         seconds=seconds)
 
 
@@ -206,9 +206,11 @@ def alias_rows(counts: Mapping[tuple[Any, ...], int], compared: bool) -> tuple[A
 
 
 def change_rows(counts: Mapping[tuple[Any, ...], int],
-                examples: Mapping[tuple[Effect, Effect], Sequence[Example]]
-                ) -> tuple[Change, ...]:
-    """The requests whose decision differs, grouped by (before, now), most first."""
+                examples: Mapping[tuple[Effect, Effect], Sequence[Example]],
+                sources: Sequence[str]) -> tuple[Change, ...]:
+    """The requests whose decision differs, grouped by (before, now), most first; examples
+    in log order (`sources`, as the logs were named), then by line."""
+    order = {source: index for index, source in enumerate(sources)}
     groups: dict[tuple[Effect, Effect], Counter[AliasValue]] = {}
     for (alias, effect, _, effect_before, _), n in counts.items():
         if effect_before is not None and effect_before is not effect:
@@ -220,6 +222,6 @@ def change_rows(counts: Mapping[tuple[Any, ...], int],
         total = sum(by_alias.values())
         changes.append(Change(before, now, total, top, total - sum(n for _, n in top),
                               tuple(sorted(examples.get((before, now), ()),
-                                           key=lambda e: (e.source, e.line)))))
+                                           key=lambda e: (order[e.source], e.line)))))
     changes.sort(key=lambda c: (-c.count, c.before.value, c.now.value))
     return tuple(changes)

@@ -32,6 +32,7 @@ class Source:
 
     name: str
     size: int | None = None
+    """None for a pipe, or a log whose size is unknown."""
     options: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """fsspec storage options, for URLs."""
 
@@ -46,40 +47,51 @@ class Source:
 
 def expand(logs: Sequence[str], storage_options: Mapping[str, Any] | None = None
            ) -> list[Source]:
-    """Every log the names stand for, in order: a glob or a directory gives its files sorted
-    by name (hidden files and folders left out); a name matching nothing is an error."""
+    """Every log the names stand for, in order: a glob or a directory gives its regular files
+    sorted by name (hidden files and folders left out, locally and in object storage); a
+    name matching nothing is an error, and so is a log reached twice (named twice, or again
+    through a symbolic link): it would be counted twice."""
     options = dict(storage_options or {})
     found: list[Source] = []
+    first: dict[str, str] = {}
     for name in logs:
         if name == STDIN:
-            found.append(Source(STDIN))
+            sources = [Source(STDIN)]
         elif "://" in name:
-            found.extend(_expand_url(name, options))
+            sources = _expand_url(name, options)
         else:
-            found.extend(_expand_local(name))
+            sources = list(_expand_local(name))
+        for source in sources:
+            key = source.name if source.is_url or source.name == STDIN \
+                else os.path.realpath(source.name)
+            if key in first:
+                raise LogError(f"{source.name}: the same log as {first[key]} (named twice, or "
+                               "reached again through a symbolic link); name each log once")
+            first[key] = source.name
+        found.extend(sources)
     return found
 
 
 def _expand_local(name: str) -> Iterator[Source]:
-    if _GLOB & set(name):
-        paths = sorted(p for p in glob.glob(name, recursive=True) if os.path.isfile(p))
-        if not paths:
-            raise LogError(f"{name}: no file matches this pattern")
-    elif os.path.isdir(name):
-        paths = []
+    if os.path.isdir(name):
+        paths: list[str] = []
         for root, folders, files in os.walk(name):
             folders[:] = [f for f in folders if not f.startswith(".")]
             paths.extend(os.path.join(root, f) for f in files if not f.startswith("."))
-        paths.sort()
+        paths = sorted(p for p in paths if os.path.isfile(p))  # no pipes, sockets, devices
         if not paths:
             raise LogError(f"{name}: this directory holds no logs")
-    elif os.path.exists(name):
+    elif os.path.exists(name):  # a file, even one whose name has glob characters
         paths = [name]
+    elif _GLOB & set(name):
+        paths = sorted(p for p in glob.glob(name, recursive=True) if os.path.isfile(p))
+        if not paths:
+            raise LogError(f"{name}: no file matches this pattern")
     else:
         raise LogError(f"{name}: no such file")
     for path in paths:
         try:
-            size = os.path.getsize(path)
+            size = os.path.getsize(path) if os.path.isfile(path) else None
         except OSError as err:
             raise LogError(f"{path}: cannot read: {err.strerror}") from None
         yield Source(path, size)
@@ -97,6 +109,9 @@ def _expand_url(url: str, options: dict[str, Any]) -> list[Source]:
             paths = [path]
         sources = []
         for found in paths:
+            if found != path and any(part.startswith(".")
+                                     for part in found[len(path):].split("/")):
+                continue  # hidden, as in a local directory
             info = fs.info(found)
             if info.get("type") == "directory":
                 continue
