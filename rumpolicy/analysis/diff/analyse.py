@@ -48,6 +48,10 @@ MAX_STATES = 200_000
 MAX_STEPS = 3_000_000
 """Budget for the search's (state, class) pairs tried: about 5 s on the development machine."""
 MAX_REGIONS = 2_000
+MAX_IDENTITY_CHECKS = 400_000
+"""Budget for the identity-policy statements the evaluator reads to check the final states: it
+reads all the caller's statements for each (about 7 us apiece, twice), so a large identity
+policy that gives each of its statements a class of its own costs their square: about 5 s."""
 
 
 class State(NamedTuple):
@@ -213,12 +217,17 @@ class _Diff:
         held = self.reading.identities.held_by
         outcome: dict[tuple[Effect, Effect], set[int]] = {}
         dont_care = next((i for i, s in enumerate(graph.final) if s is NOT_ANALYSED), None)
-        for final, state in enumerate(graph.final):
-            if final == dont_care:
-                continue
-            request = self.request(graph.path(final))
-            effects = (compiled[0].evaluate(request, held(request)).effect,
-                       compiled[1].evaluate(request, held(request)).effect)
+        finals = [(final, state, self.request(graph.path(final)))
+                  for final, state in enumerate(graph.final) if final != dont_care]
+        held_by = [held(request) for _, _, request in finals]
+        checks = sum(len(p.statements) for holds in held_by for p in holds)
+        if checks > MAX_IDENTITY_CHECKS:  # refused before the work, not after it
+            raise TooComplex(f"checking {len(finals):,} kinds of request against the identity "
+                             f"policies would read {checks:,} of their statements (at most "
+                             f"{MAX_IDENTITY_CHECKS:,})")
+        for (final, state, request), holds in zip(finals, held_by, strict=True):
+            effects = (compiled[0].evaluate(request, holds).effect,
+                       compiled[1].evaluate(request, holds).effect)
             implied = (self.effect(state, "old"), self.effect(state, "new"))
             if effects != implied:
                 raise InternalError(f"the evaluator decided {effects} where the statements "
