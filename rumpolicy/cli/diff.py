@@ -68,7 +68,8 @@ def _identities(items: list[str]) -> IdentityPolicies:
         at = next((i for i in splits if Path(item[i + 1:]).is_file()), splits[0])
         principal, path = item[:at], item[at + 1:]
         problem = holder_problem(principal) or (
-            "identity policies are read from files, not from stdin" if path == "-" else None)
+            "identity policies are read from files, not from stdin" if path == "-" else
+            "no FILE after '=': write PRINCIPAL=FILE" if not path else None)
         if problem:
             raise UsageError(f"--identity-policy '{item}': {problem}")
         pairs.append((principal, load_policy_file(path, "identity")))

@@ -67,6 +67,7 @@ def test_an_equals_sign_in_a_user_name_is_kept_in_the_principal(capsys, identity
     ("arn:aws:iam::123456789012:root={identity}", "is the root user, which holds no identity"),
     (f"{ALICE}=-", "identity policies are read from files, not from stdin"),
     (f"{ALICE}=missing.json", "missing.json: no such file"),
+    (f"{ALICE}=", f"--identity-policy '{ALICE}=': no FILE after '='"),  # was '.: a directory'
 ])
 def test_bad_identity_arguments_exit_2_with_one_line(capsys, identity, value, message):
     code, out, err = run(capsys, CANARY, CANARY, "--identity-policy",

@@ -222,6 +222,16 @@ def test_errors_of_meaning_are_all_reported_in_order():
     ]
 
 
+def test_a_lone_surrogate_escape_is_an_error_where_it_stands():
+    """As in a policy (invalid-string): it decodes, but no text holds it, and printing the
+    request of a failed expectation crashed (review). An escaped pair is one character."""
+    assert problems(HEAD + 'allow alias "\\ud800"\n'
+                    'allow with rum:alias = ["a", "\\udc00"]\n') == [
+        "t.rollout:3:13: invalid string: a lone surrogate escape is not valid Unicode",
+        "t.rollout:4:30: invalid string: a lone surrogate escape is not valid Unicode"]
+    parse('allow alias "\\ud83d\\ude00"\n')  # no error
+
+
 def test_missing_declarations_and_empty_files():
     assert problems('allow alias "a"\n') == [
         't.rollout:1:1: no policy line: name the policy under test, e.g. policy "shop.json" '

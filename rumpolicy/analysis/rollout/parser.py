@@ -419,6 +419,12 @@ class _Reader:
                       _position(token))
             return None
         assert isinstance(value, str)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # as the policy loader: a lone surrogate is no text
+            self.fail("invalid string: a lone surrogate escape is not valid Unicode",
+                      _position(token))
+            return None
         return value
 
     def _text(self, token: Any) -> str | None:
