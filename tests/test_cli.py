@@ -113,6 +113,8 @@ def test_validate_unreadable_file_is_reported_not_raised(tmp_path, capsys):
     code, out, _ = run(capsys, "validate", str(binary))
     assert code == 1
     assert out.startswith(f"{binary}:1:1: not-a-policy: this file is not UTF-8 text")
+    binary.write_bytes('{\n  "Id": "é'.encode() + b"\xff")  # where the bytes stop being text
+    assert run(capsys, "validate", str(binary))[1].startswith(f"{binary}:2:11: not-a-policy: ")
 
 
 def test_demo_decides_the_bundled_samples(capsys):

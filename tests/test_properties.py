@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,3 +172,18 @@ def test_a_mapped_address_never_grants_more_than_its_ipv4_address(policy, reques
     address = str(ipaddress.IPv4Address(number))
     _never_grants_more(_with(request, "aws:sourceip", f"::ffff:{address}"),
                        _with(request, "aws:sourceip", address), policy)
+
+
+@given(st.text(), st.sampled_from([b"\xff", b"\xfe", b"\xc0", b"\x80"]), st.binary())
+def test_byte_position_names_where_text_stops_being_utf8(before, bad, after):
+    """The line and column an editor shows for the first byte that is not UTF-8 (bytes that
+    never start a character, after any text): lines end at a newline, columns count
+    characters."""
+    from rumpolicy.policy.diagnostics import byte_position
+
+    data = before.encode() + bad + after
+    with pytest.raises(UnicodeDecodeError) as caught:
+        data.decode("utf-8")
+    assert caught.value.start == len(before.encode())
+    assert byte_position(data, caught.value.start) == (
+        before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from rumpolicy._suggest import did_you_mean
+from rumpolicy.policy.diagnostics import byte_position
 
 if TYPE_CHECKING:
     from rumpolicy.policy import Policy
@@ -189,7 +190,8 @@ def read_text(path: Path) -> str:
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory, expected a file") from None
     except UnicodeDecodeError as err:
-        raise UsageError(f"{path}: not UTF-8 text (byte {err.start})") from None
+        line, column = byte_position(err.object, err.start)
+        raise UsageError(f"{path}:{line}:{column}: not UTF-8 text (byte {err.start})") from None
     except OSError as err:
         raise UsageError(f"{path}: cannot read: {err.strerror}") from None
 

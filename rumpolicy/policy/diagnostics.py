@@ -10,6 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
+def byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    """(line, column) of byte `offset` in UTF-8 `data` valid up to it, as editors count: lines
+    end at a newline, columns count characters from 1. Names where text that is not UTF-8
+    starts."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode("utf-8")) + 1
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str

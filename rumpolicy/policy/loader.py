@@ -16,7 +16,7 @@ from typing import Any
 from rumpolicy.policy._json import parse_json
 from rumpolicy.policy._jvalues import JArray, JObject, JScalar, JString, JValue
 from rumpolicy.policy.arns import arn_problem
-from rumpolicy.policy.diagnostics import Diagnostic, PolicyError
+from rumpolicy.policy.diagnostics import Diagnostic, PolicyError, byte_position
 from rumpolicy.policy.models import (
     PRINCIPAL_KINDS,
     VERSIONS,
@@ -115,8 +115,9 @@ def _as_text(source: str | bytes | Mapping[str, Any]) -> str:
         try:
             return bytes(source).decode("utf-8")
         except UnicodeDecodeError as err:
+            line, column = byte_position(bytes(source), err.start)
             raise PolicyError([Diagnostic("invalid-string", f"the policy is not UTF-8 text "
-                                          f"(byte {err.start})", 1, 1, "$")]) from None
+                                          f"(byte {err.start})", line, column, "$")]) from None
     if isinstance(source, Mapping):
         try:
             return json.dumps(source, indent=2, ensure_ascii=False, allow_nan=False)

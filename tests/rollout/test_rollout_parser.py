@@ -154,9 +154,11 @@ def test_change_expectations_and_exemptions():
 def test_read_rollout_reports_unreadable_files(tmp_path):
     with pytest.raises(RolloutError, match="no such file"):
         read_rollout(tmp_path / "missing.rollout")
-    (tmp_path / "latin1.rollout").write_bytes(b"# caf\xe9\n")
-    with pytest.raises(RolloutError, match=r"not UTF-8 text \(byte 5\)"):
+    (tmp_path / "latin1.rollout").write_bytes(b"# one\n# caf\xe9\n")
+    with pytest.raises(RolloutError) as caught:
         read_rollout(tmp_path / "latin1.rollout")
+    assert caught.value.problems[0].format() == \
+        f"{tmp_path / 'latin1.rollout'}:2:6: not UTF-8 text (byte 11)"
     with pytest.raises(RolloutError, match="is a directory"):
         read_rollout(tmp_path)
 

@@ -35,6 +35,7 @@ from rumpolicy.analysis.rollout.syntax import syntax_tree
 from rumpolicy.engine import Request
 from rumpolicy.engine.principals import caller_problem
 from rumpolicy.policy.arns import split_arn
+from rumpolicy.policy.diagnostics import byte_position
 
 ALIAS_KEY, SOURCE_IP_KEY = "rum:alias", "aws:SourceIp"
 TIME_KEYS = ("aws:CurrentTime", "aws:EpochTime")
@@ -64,7 +65,8 @@ def read_rollout(path: Path) -> RolloutFile:
     except IsADirectoryError:
         raise RolloutError((Problem(path, "is a directory, expected a .rollout file"),)) from None
     except UnicodeDecodeError as err:
-        raise RolloutError((Problem(path, f"not UTF-8 text (byte {err.start})"),)) from None
+        raise RolloutError((Problem(path, f"not UTF-8 text (byte {err.start})",
+                                    Position(*byte_position(err.object, err.start))),)) from None
     except OSError as err:
         raise RolloutError((Problem(path, f"cannot read: {err.strerror}"),)) from None
     return parse_rollout(text, path)

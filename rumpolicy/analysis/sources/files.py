@@ -16,6 +16,7 @@ from pathlib import Path
 from rumpolicy.analysis.sources import cloudformation, terraform
 from rumpolicy.analysis.sources.documents import FileContents, PolicyText, Problem, Settings
 from rumpolicy.analysis.sources.tree import Mapping, Node, TreeError, from_json, from_yaml
+from rumpolicy.policy.diagnostics import byte_position
 
 STDIN = "<stdin>"
 """How every command names standard input in what it prints."""
@@ -44,7 +45,8 @@ def read_bytes(data: bytes, file: str, named: bool, settings: Settings, suffix: 
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         return _nothing(file, named, "not UTF-8", f"this file is not UTF-8 text (byte "
-                        f"{err.start} cannot be decoded), so it is not a JSON policy")
+                        f"{err.start} cannot be decoded), so it is not a JSON policy",
+                        byte_position(data, err.start))
     return read_text(text, file, named, settings, suffix)
 
 
@@ -152,9 +154,11 @@ def _problem(file: str, code: str, message: str, text: str, line: int, column: i
                                                            snippet=snippet),))
 
 
-def _nothing(file: str, named: bool, reason: str, message: str) -> FileContents:
+def _nothing(file: str, named: bool, reason: str, message: str,
+             where: tuple[int, int] = (1, 1)) -> FileContents:
     if named:
-        return FileContents(file, "problem", problems=(Problem(file, "not-a-policy", message),))
+        return FileContents(file, "problem", problems=(Problem(file, "not-a-policy", message,
+                                                               *where),))
     return FileContents(file, "skipped", skipped=reason)
 
 
