@@ -180,3 +180,16 @@ def test_ctrl_c_ends_with_one_line_and_no_report(here):
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert (process.returncode, out, err) == (130, b"", b"rumpolicy: interrupted\n")
+
+
+def test_the_text_report_escapes_and_cuts_what_clients_sent(capsys, here):
+    """An alias is whatever a client sent: a terminal escape is shown escaped, and a 50 MB
+    alias no longer widened every row of the table to 50 MB; --json keeps it whole."""
+    hostile = "\x1b[31mred" + "x" * 300
+    Path("odd.jsonl").write_text(_line(hostile) + "\n")
+    code, out, _ = _replay(capsys, "odd.jsonl", "--against", "old.json", "--fail-on", "none")
+    assert code == 0 and "\x1b" not in out and "\\u001b[31mred" in out
+    assert all(len(line) < 1_200 for line in out.splitlines())
+    assert "... (313 characters; --json shows them all)" in out
+    code, out, _ = _replay(capsys, "odd.jsonl", "--json")
+    assert [row["alias"] for row in json.loads(out)["aliases"]] == [hostile]

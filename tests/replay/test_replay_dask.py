@@ -167,7 +167,8 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.parametrize("address", ["nonsense", "tcp://127.0.0.1", "tcp://host:port",
-                                     "tcp://127.0.0.1:99999", "foo://127.0.0.1:8786"])
+                                     "tcp://127.0.0.1:99999", "foo://127.0.0.1:8786",
+                                     "inproc://x"])
 def test_a_malformed_scheduler_address_is_one_line_at_once(tmp_path, address):
     log = _log(tmp_path / "t.jsonl", 3)
     started = time.monotonic()

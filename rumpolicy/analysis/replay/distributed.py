@@ -128,6 +128,8 @@ def scheduler_address(address: str) -> str | None:
     try:
         scheme, location = parse_address(address)
         get_backend(scheme)
+        if scheme == "inproc":
+            return "an inproc:// address lives inside one process; expected tcp://HOST:PORT"
         if scheme in ("tcp", "tls"):
             host, port = parse_host_port(location)
             if not host or not 0 < int(port) < 65536:

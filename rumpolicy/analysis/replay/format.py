@@ -34,13 +34,27 @@ def format_report(report: ReplayReport) -> str:
     return "\n".join(out) + "\n"
 
 
+SHOWN_ALIAS, SHOWN_REQUEST = 80, 1_000
+"""Characters of an alias and of an example request the text report shows; --json has all."""
+
+
+def _shown(text: str, limit: int) -> str:
+    """`text` with control characters escaped (an alias is whatever a client sent, and a
+    terminal obeys escape sequences), cut at `limit` characters."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters; --json shows them all)"
+
+
 def _alias_table(report: ReplayReport) -> list[str]:
     header = ["alias", "requests", *(e.value for e in EFFECTS)]
     if report.against is not None:
         header += [f"{e.value} before" for e in EFFECTS[:1]]
     rows = []
     for row in report.aliases[:MAX_ALIAS_ROWS]:
-        cells = [alias_label(row.alias), f"{row.total:,}",
+        cells = [_shown(alias_label(row.alias), SHOWN_ALIAS), f"{row.total:,}",
                  *(f"{row.counts.get(e, 0):,}" for e in EFFECTS)]
         if row.before is not None:
             cells.append(f"{row.before.get(EFFECTS[0], 0):,}")
@@ -65,11 +79,12 @@ def _changes(report: ReplayReport) -> list[str]:
     for change in report.changes:
         lines.append(f"  {change.before.value} -> {change.now.value}: {change.count:,}")
         for alias, count in change.aliases:
-            lines.append(f"      alias {alias_label(alias)}: {count:,}")
+            lines.append(f"      alias {_shown(alias_label(alias), SHOWN_ALIAS)}: {count:,}")
         if change.other_aliases:
             lines.append(f"      other aliases: {change.other_aliases:,}")
         for example in change.examples:
+            request = json.dumps(dict(example.request), ensure_ascii=False)
             lines.append(f"    e.g. {example.source}:{example.line} "
-                         f"{json.dumps(dict(example.request), ensure_ascii=False)}")
+                         f"{_shown(request, SHOWN_REQUEST)}")
             lines.append(f"         was {example.reason_before}, now {example.reason_now}")
     return lines
