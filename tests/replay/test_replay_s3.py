@@ -116,7 +116,7 @@ def test_logs_in_s3_replay_as_the_same_files_on_disk(bucket):
     server, local = bucket
     reports = []
     globs = ["s3://logs/2026/11/*.jsonl.gz", "s3://logs/2026/11/c.jsonl"]
-    for where in (globs, ["s3://logs/2026/11/"],  # a prefix leaves hidden objects out
+    for where in (globs, ["s3://logs/2026/11/"], ["s3://logs/2026/*/*"],  # hidden ones left out
                   ["s3://logs/2026/11/", "--workers", "2", "--split-bytes", "20K"]):
         done = _replay(server.endpoint, "--json", *where)
         assert done.returncode == 0, done.stderr
@@ -130,7 +130,7 @@ def test_logs_in_s3_replay_as_the_same_files_on_disk(bucket):
         "source": "s3://logs/2026/11/a.jsonl.gz", "line": 18,
         "message": "not JSON: Expecting value at column 1"}
     assert expected["records"] == 3 * (400 - 1) and expected["bad_lines"]["count"] == 3
-    assert reports[1]["sources"] == reports[0]["sources"]
+    assert reports[1]["sources"] == reports[2]["sources"] == reports[0]["sources"]
     for report in reports:
         assert _without_names(report) == _without_names(expected)
 

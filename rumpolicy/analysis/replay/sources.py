@@ -107,11 +107,14 @@ def _expand_url(url: str, options: dict[str, Any]) -> list[Source]:
             paths = sorted(fs.find(path))
         else:
             paths = [path]
+        # Hidden below what was named (a glob's fixed folders, or the prefix), as on disk.
+        fixed = path[:min(path.index(c) for c in _GLOB & set(path))].rpartition("/")[0] \
+            if _GLOB & set(path) else path
         sources = []
         for found in paths:
             if found != path and any(part.startswith(".")
-                                     for part in found[len(path):].split("/")):
-                continue  # hidden, as in a local directory
+                                     for part in found[len(fixed):].split("/")):
+                continue
             info = fs.info(found)
             if info.get("type") == "directory":
                 continue
