@@ -134,6 +134,18 @@ def test_storage_options_are_read_as_fsspec_wants_them():
         storage_options(["endpoint_url"])
 
 
+@pytest.mark.parametrize(("pairs", "message"), [
+    (["a..b=1"], "'a..b=1': an empty name in a..b"),
+    ([".=1"], "'.=1': an empty name in ."),
+    (["a=2", "a.b=1"], "'a.b=1': a is already set to a value"),
+    (["a.b=1", "a=2"], "'a=2': a already holds options set one by one"),  # was dropped
+])
+def test_storage_options_that_contradict_or_name_nothing_are_refused(pairs, message):
+    with pytest.raises(ValueError) as caught:
+        storage_options(pairs)
+    assert str(caught.value).startswith(message)
+
+
 def test_the_rest_of_the_aliases_stays_one_alias_across_processes():
     import pickle
 

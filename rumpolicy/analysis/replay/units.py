@@ -153,9 +153,13 @@ def storage_options(pairs: Iterable[str]) -> Mapping[str, Any]:
             value = text
         target = options
         *path, last = key.split(".")
+        if not all(path) or not last:
+            raise ValueError(f"'{pair}': an empty name in {key} (write a.b=VALUE)")
         for part in path:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ValueError(f"'{pair}': {part} is already set to a value")
+        if isinstance(target.get(last), dict):
+            raise ValueError(f"'{pair}': {key} already holds options set one by one")
         target[last] = value
     return options
