@@ -116,8 +116,12 @@ def _case_variants(value: str) -> list[str]:
 
 @check("deny-alias-evadable")
 def deny_evadable(ctx: AuditContext) -> Iterator[Finding]:
+    """Only a Deny that names what it denies: one that denies every alias but the allowed ones
+    (StringNotEquals, the fix this check recommends) also denies their other cases and the
+    absent alias, and a case variant of a value it denies may be an allowed alias."""
     for s, statement in enumerate(ctx.policy.statements):
-        conditions = _alias_conditions(statement)
+        conditions = [(q, c) for q, c in _alias_conditions(statement)
+                      if not c.operator.base.negated]
         if statement.effect != "Deny" or not conditions:
             continue
         found = _evasion(ctx, s, conditions[0][1])
