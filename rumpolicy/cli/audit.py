@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rumpolicy._words import counted
 from rumpolicy.cli._common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -106,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     if args.write_baseline:
         write_file(Path(args.write_baseline), baseline.render(result.findings, config.base),
                    args.write_baseline)
-        print(f"rumpolicy: wrote {len(result.findings)} findings to {args.write_baseline}",
+        print(f"rumpolicy: wrote {counted(len(result.findings), 'finding')} to "
+              f"{args.write_baseline}",
               file=sys.stderr)
         return EXIT_OK
     if known is not None:

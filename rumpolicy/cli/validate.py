@@ -8,6 +8,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from rumpolicy._words import counted
 from rumpolicy.cli._common import EXIT_FAIL, EXIT_OK, STDIN, add_format, add_output, emit
 from rumpolicy.cli._discover import add_discovery, discover, load_config, settings
 
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             lines += [f"{report['file']}:{d['line']}:{d['column']}: {d['code']}: {d['message']}"
                       for d in report["diagnostics"]] or [f"{report['file']}: valid"]
         if skipped:
-            lines.append(f"{skipped} files without policies skipped")
+            lines.append(counted(skipped, "file", "without policies skipped"))
         emit(args, "\n".join(lines))
     return EXIT_FAIL if any(r["diagnostics"] for r in reports) else EXIT_OK
 

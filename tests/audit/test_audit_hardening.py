@@ -96,6 +96,22 @@ def test_a_merge_key_is_a_template_finding_at_the_key(capsys, tmp_path):
     assert "YAML merge keys (<<) are not supported by CloudFormation" in out
 
 
+@pytest.mark.parametrize("text", [
+    "# deploys AWS::RUM::AppMonitor stacks\n.defaults: &defaults\n  image: x\n"
+    "deploy:\n  <<: *defaults\n  script: [make]\n",
+    "services:\n  web:\n    environment: &env {TYPE: AWS::RUM::AppMonitor}\n"
+    "  worker:\n    environment: *env\n",
+    "kind: A\nnote: AWS::RUM::AppMonitor\n---\nkind: B\n",
+])
+def test_yaml_that_is_no_template_is_skipped_whatever_yaml_it_uses(capsys, tmp_path, text):
+    """A CI workflow or compose file may name the type and use what CloudFormation refuses
+    (anchors, merge keys, several documents): a walk skips it, as docs/audit.md says, rather
+    than fail CI with a template-syntax error (review)."""
+    (tmp_path / "ci.yml").write_text(text)
+    code, out, _ = _audit(capsys, str(tmp_path))
+    assert code == 0 and "1 file without policies skipped" in out, out
+
+
 # -- 2. Patterns that cannot be compiled --------------------------------------------------------
 
 
@@ -198,7 +214,7 @@ def test_a_baseline_with_a_non_utf8_name_is_written_and_read_back(capsys, odd_na
     text = (odd_name / "b.json").read_text(encoding="ascii")
     assert "p\\udcff.json" in text
     code, out, _ = _audit(capsys, "policies", "--baseline", "b.json", "--fail-on", "warning")
-    assert code == 0 and "1 findings already in the baseline" in out
+    assert code == 0 and "1 finding already in the baseline" in out
 
 
 def test_an_output_file_keeps_a_non_utf8_name_as_its_bytes(capsys, odd_name):

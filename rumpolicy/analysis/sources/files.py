@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from rumpolicy.analysis.sources import cloudformation, terraform
 from rumpolicy.analysis.sources.documents import FileContents, PolicyText, Problem, Settings
@@ -108,11 +109,29 @@ def _yaml(text: str, file: str, named: bool, settings: Settings) -> FileContents
     try:
         root = from_yaml(text)
     except TreeError as err:
+        if not _may_be_template(text):  # a CI workflow or compose file that names the type
+            return _nothing(file, named, "YAML without a template", "this YAML is not a "
+                            "CloudFormation template (no document has Resources)")
         return _problem(file, "template-syntax", err.message, text, err.line, err.column)
     if not cloudformation.is_template(root):
         return _nothing(file, named, "YAML without a template", "this YAML document is not a "
                         "CloudFormation template (it has no Resources with a Type)")
     return _container(root, text, file, settings)
+
+
+def _may_be_template(text: str) -> bool:
+    """Whether some YAML document in `text` is a mapping with Resources, as a template is.
+    What only a template must avoid (anchors, merge keys, several documents) is then no
+    error of this file's; text YAML cannot read at all may be a broken template."""
+    import yaml
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return any(isinstance(root, yaml.MappingNode) and any(
+            isinstance(key, yaml.ScalarNode) and key.value == "Resources" for key, _ in root.value)
+            for root in yaml.compose_all(text, Loader=loader))
+    except yaml.YAMLError:
+        return True
 
 
 def _container(root: Node, text: str, file: str, settings: Settings) -> FileContents:

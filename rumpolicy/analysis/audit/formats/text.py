@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from rumpolicy._words import counted
 from rumpolicy.analysis.audit.findings import Finding, Severity
 from rumpolicy.analysis.audit.runner import AuditResult
 
@@ -67,8 +68,8 @@ def summary(result: AuditResult) -> str:
         total = len(result.findings)
         line = (f"{total} finding{'s' if total != 1 else ''} ({parts}) in {affected} of "
                 f"{files} {noun}")
-    notes = [f"{count} {what}" for count, what in (
-        (result.skipped, "files without policies skipped"),
-        (result.ignored, "findings ignored by configuration"),
-        (result.suppressed, "findings already in the baseline")) if count]
+    notes = [counted(count, noun, rest) for count, noun, rest in (
+        (result.skipped, "file", "without policies skipped"),
+        (result.ignored, "finding", "ignored by configuration"),
+        (result.suppressed, "finding", "already in the baseline")) if count]
     return line + ("; " + ", ".join(notes) if notes else "")
