@@ -145,7 +145,8 @@ def tokens_from_regex(regex: re.Pattern[str]) -> tuple[Token, ...]:
     """The tokens of an expression built by `rumpolicy.engine.patterns`.
 
     Those expressions hold only escaped literals, bare literals that need no escape, `.`, `.*`,
-    `[^:]` and `[^:]*`; anything else raises ValueError.
+    `[^:]` and `[^:]*`, and `(?>.*?` ... `)` groups, which match what `.*` ... would (they
+    only keep the matcher from backtracking); anything else raises ValueError.
     """
     if not regex.flags & re.DOTALL:
         raise ValueError(f"pattern {regex.pattern!r} lets '.' skip newlines")
@@ -154,6 +155,13 @@ def tokens_from_regex(regex: re.Pattern[str]) -> tuple[Token, ...]:
     tokens: list[Token] = []
     position = 0
     while position < len(text):
+        if text.startswith(_ATOMIC_ANY, position):
+            tokens.append(Token(CharClass.ANY, True))
+            position += len(_ATOMIC_ANY)
+            continue
+        if text[position] == ")":  # the end of an atomic group
+            position += 1
+            continue
         for spelling, chars, star in _CLASS_SPELLINGS:
             if text.startswith(spelling, position):
                 tokens.append(Token(chars, star))
@@ -175,6 +183,7 @@ def tokens_from_regex(regex: re.Pattern[str]) -> tuple[Token, ...]:
     return tuple(tokens)
 
 
+_ATOMIC_ANY = "(?>.*?"
 _CLASS_SPELLINGS: tuple[tuple[str, CharClass, bool], ...] = (
     ("[^:]*", CharClass.NOT_COLON, True),
     ("[^:]", CharClass.NOT_COLON, False),
