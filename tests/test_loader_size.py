@@ -57,3 +57,33 @@ def test_the_size_is_the_utf8_length_chunk_by_chunk(text, chunk):
     a chunk boundary anywhere changes nothing."""
     with mock.patch.object(loader, "_SIZE_CHUNK", chunk):
         assert loader._utf8_size(text) == len(text.encode("utf-8", "surrogatepass"))
+
+
+def _statements(count: int) -> dict[str, object]:
+    return {"Version": "2012-10-17", "Statement": [
+        {**STATEMENT, "Sid": f"S{i}", "Condition": {"StringEquals": {"rum:alias": [f"v{i}"]}}}
+        for i in range(count)]}
+
+
+def test_a_mapping_is_measured_as_json_dumps_sends_it():
+    """RUM counts the document it receives (aws-facts §1.6); a mapping reaches it as boto3
+    users write it, `json.dumps(doc)`, not as the indented text the loader keeps for
+    positions, which refused a 2.7 KB policy as 4.4 KB (review)."""
+    doc = _statements(14)
+    assert len(json.dumps(doc)) <= 4096 < len(json.dumps(doc, indent=2))
+    assert len(rp.load_policy(doc).statements) == 14
+    bigger = _statements(21)
+    with pytest.raises(rp.PolicyError) as raised:
+        rp.load_policy(bigger)
+    [diagnostic] = raised.value.diagnostics
+    assert diagnostic.message.startswith(f"the policy is {len(json.dumps(bigger))} bytes;")
+
+
+def test_a_mapping_nested_past_python_is_a_diagnostic_not_a_traceback():
+    deep: dict[str, object] = {"a": 1}
+    for _ in range(1_000):
+        deep = {"a": deep}
+    for kind in ("resource", "identity"):
+        with pytest.raises(rp.PolicyError) as raised:
+            rp.load_policy(deep, kind=kind)  # type: ignore[arg-type]
+        assert [d.code for d in raised.value.diagnostics] == ["json-syntax"]

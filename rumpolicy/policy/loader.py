@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rumpolicy.policy._json import parse_json
-from rumpolicy.policy._jvalues import JArray, JObject, JScalar, JString, JValue
+from rumpolicy.policy._jvalues import MAX_NESTING, JArray, JObject, JScalar, JString, JValue
 from rumpolicy.policy.arns import arn_problem
 from rumpolicy.policy.diagnostics import Diagnostic, PolicyError, byte_position
 from rumpolicy.policy.models import (
@@ -88,7 +88,10 @@ def load_policy(
     """
     text = _as_text(source)
     loader = _Loader(kind)
-    policy = loader.load(text)
+    # A mapping is sent as json.dumps writes it (what boto3 users do), not as the indented
+    # text kept for positions: RUM counts the document it receives.
+    sent = json.dumps(source) if isinstance(source, Mapping) and kind == "resource" else text
+    policy = loader.load(text, sent)
     if loader.problems or policy is None:
         raise PolicyError(loader.problems)
     return policy
@@ -124,6 +127,10 @@ def _as_text(source: str | bytes | Mapping[str, Any]) -> str:
         except (TypeError, ValueError) as err:
             raise PolicyError([Diagnostic("invalid-type", f"the policy mapping is not JSON: {err}",
                                           1, 1, "$")]) from None
+        except RecursionError:
+            raise PolicyError([Diagnostic(
+                "json-syntax", f"invalid JSON for a policy: nested more than {MAX_NESTING} levels "
+                "deep (a policy needs five)", 1, 1, "$")]) from None
     raise PolicyError([Diagnostic("invalid-type", "a policy must be JSON text or a mapping, "
                                   f"not {type(source).__name__}", 1, 1, "$")])
 
@@ -150,8 +157,9 @@ class _Loader:
 
     # -- document ----------------------------------------------------------------------------
 
-    def load(self, text: str) -> Policy | None:
-        size = _utf8_size(text) if self.kind == "resource" else 0
+    def load(self, text: str, sent: str | None = None) -> Policy | None:
+        """`sent`: the document as RUM would receive it, when not `text` itself."""
+        size = _utf8_size(text if sent is None else sent) if self.kind == "resource" else 0
         if size > RESOURCE_POLICY_LIMIT:
             # Refused before parsing, as PutResourcePolicy refuses it: parsing a 50 MB file
             # only to add diagnostics to this one took 20 s and a gigabyte of memory.
