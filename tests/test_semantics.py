@@ -349,3 +349,28 @@ def test_arn_operators_keep_segments_strict() -> None:
 def test_action_question_mark_is_one_character() -> None:
     assert decide(policy(statement(Action="rum:PutRumEvent?"))) is ALLOW
     assert decide(policy(statement(Action="rum:PutRumEvent?s"))) is IMPLICIT
+
+
+@pytest.mark.parametrize(("operator", "value"), [
+    ("IpAddress", "not-an-ip"), ("NumericLessThan", "x"), ("DateGreaterThan", "soon"),
+    ("Bool", "maybe"), ("Null", "maybe")])
+@pytest.mark.parametrize(("effect", "expected"), [("Deny", rp.Effect.EXPLICIT_DENY),
+                                                  ("Allow", rp.Effect.IMPLICIT_DENY)])
+def test_a_condition_built_by_hand_with_a_value_the_loader_refuses_fails_closed(
+        operator: str, value: str, effect: str, expected: rp.Effect) -> None:
+    """The loader refuses such values; a Policy built from the public models can hold them.
+    The condition is undecidable, so a Deny applies and an Allow does not (docs/semantics.md,
+    Engine), in both evaluators: it was a TypeError (review)."""
+    from rumpolicy.policy.models import Condition, Principals
+    from rumpolicy.policy.operators import parse_operator
+
+    statement = rp.Statement(effect=effect, principal=Principals(wildcard=True),
+                             action=("rum:*",), resource=("*",), conditions=(
+                                 Condition(parse_operator(operator), "aws:SourceIp", (value,)),))
+    policy = rp.Policy(statements=(statement,), version="2012-10-17")
+    request = rp.Request(resource="arn:aws:rum:us-east-1:123456789012:appmonitor/shop",
+                         context={"aws:SourceIp": "1.2.3.4"})
+    decided = rp.evaluate(policy, request)
+    assert decided.effect is expected is rp.compile_policy(policy).evaluate(request).effect
+    (trace,) = decided.statements[0].conditions
+    assert (trace.result, trace.reason) == (None, "policy_value_unreadable")
