@@ -374,3 +374,16 @@ def test_a_condition_built_by_hand_with_a_value_the_loader_refuses_fails_closed(
     assert decided.effect is expected is rp.compile_policy(policy).evaluate(request).effect
     (trace,) = decided.statements[0].conditions
     assert (trace.result, trace.reason) == (None, "policy_value_unreadable")
+
+
+@pytest.mark.parametrize(("account", "matches"), [("12345678901?", True), ("1234????9012", True),
+                                                 ("????????????", True), ("1234?6789013", False)])
+def test_a_question_mark_may_stand_for_any_digit_of_a_resource_account(
+        account: str, matches: bool) -> None:
+    """IAM allows `*` and `?` in every ARN segment but the service (aws-facts §5, Resource);
+    only all-`?` accounts were accepted (review)."""
+    policy = rp.load_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "rum:PutRumEvents",
+        "Resource": f"arn:aws:rum:us-east-1:{account}:appmonitor/app"}]})
+    request = rp.Request(resource="arn:aws:rum:us-east-1:123456789012:appmonitor/app")
+    assert rp.evaluate(policy, request).allowed is matches
