@@ -387,3 +387,18 @@ def test_a_question_mark_may_stand_for_any_digit_of_a_resource_account(
         "Resource": f"arn:aws:rum:us-east-1:{account}:appmonitor/app"}]})
     request = rp.Request(resource="arn:aws:rum:us-east-1:123456789012:appmonitor/app")
     assert rp.evaluate(policy, request).allowed is matches
+
+
+@pytest.mark.parametrize("kind", ["Service", "Federated", "CanonicalUser"])
+def test_a_lone_star_under_another_principal_kind_says_how_to_write_everyone(kind: str) -> None:
+    """It was told "a principal cannot contain a partial wildcard; use \\"*\\" alone", which it
+    already is (review)."""
+    with pytest.raises(rp.PolicyError) as raised:
+        rp.load_policy({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {kind: "*"}, "Action": "rum:PutRumEvents",
+            "Resource": "*"}]})
+    [diagnostic] = raised.value.diagnostics
+    assert (diagnostic.code, diagnostic.path) == (
+        "invalid-principal", f"$.Statement[0].Principal.{kind}")
+    assert diagnostic.message == (f"'*' is not a valid {kind} principal: for everyone write "
+                                  '"Principal": "*" or {"AWS": "*"}')

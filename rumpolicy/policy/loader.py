@@ -397,6 +397,10 @@ class _Loader:
         value = node.value
         if value == "*" and kind == "AWS":
             return
+        if value == "*":
+            self.report("invalid-principal", f"'*' is not a valid {kind} principal: for everyone "
+                        "write \"Principal\": \"*\" or {\"AWS\": \"*\"}", node, path)
+            return
         if "*" in value or "?" in value:
             self.report("invalid-principal", f"'{value}': a principal cannot contain a partial "
                         "wildcard; use \"*\" alone, or a condition on aws:PrincipalArn",
