@@ -106,6 +106,34 @@ def test_values_known_only_at_deploy_time_are_reported_not_guessed(tmp_path, doc
     assert finding.line == text.count("\n", 0, text.index("PolicyDocument")) + 1
 
 
+_OFFICE = ('        PolicyDocument: !Sub |\n'
+           '          {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",\n'
+           '           "Principal": "*", "Action": "rum:PutRumEvents", "Resource": "*",\n'
+           '           "Condition": {"IpAddress": {"aws:SourceIp": "VALUE"}}}]}\n')
+
+
+@pytest.mark.parametrize(("parameters", "value", "fragment"), [
+    ("Parameters:\n  Office: {Type: 'AWS::SSM::Parameter::Value<String>', "
+     "Default: /network/office-cidr}\n", "${Office}",
+     "parameter Office is read from Parameter Store when the stack is deployed"),
+    ("", "{{resolve:ssm:/network/office-cidr}}",
+     "{{resolve:ssm:/network/office-cidr}} is a dynamic reference"),
+])
+def test_values_from_parameter_store_are_unresolved_not_their_keys(tmp_path, parameters, value,
+                                                                   fragment):
+    """An SSM parameter's Default is the Parameter Store key and a dynamic reference is
+    replaced at deploy time: audited as written, '/network/office-cidr' was reported as an
+    invalid CIDR, failing CI (review)."""
+    text = parameters + _yaml_template(_OFFICE.replace("VALUE", value))
+    (finding,) = audit_file(_write(tmp_path, "t.yaml", text))
+    assert finding.id == "unresolved-policy" and fragment in finding.message
+    assert (finding.line, finding.column) == _where(text, value)
+    if parameters:  # a value given on the command line is used
+        given = read_text(text, "t.yaml", False, Settings(parameters=(("Office", "10.0.0.0/8"),)),
+                          ".yaml")
+        assert '"10.0.0.0/8"' in given.policies[0].text
+
+
 def test_metadata_ignores_silence_their_checks_only(tmp_path):
     policy = json.dumps(POLICY)
     base = _yaml_template(f"        PolicyDocument: '{policy}'\n")

@@ -82,6 +82,7 @@ def template_policies(root: Mapping, file: str, lines: list[str], settings: Sett
                 continue
             text, places = resolver.resolve(document)
             _require_text(text, document)
+            _no_dynamic_reference(text, places)
         except _Stop as stop:
             snippet = lines[stop.place[0] - 1] if 0 < stop.place[0] <= len(lines) else ""
             ignored = frozenset() if stop.code == "template-invalid" else _quiet_ignores(resource)
@@ -91,6 +92,18 @@ def template_policies(root: Mapping, file: str, lines: list[str], settings: Sett
         policies.append(PolicyText(file, text, place, PositionMap.of(text, places),
                                    tuple(lines), tuple(ignore)))
     return policies, problems
+
+
+def _no_dynamic_reference(text: str, places: list[Place]) -> None:
+    """`{{resolve:ssm:...}}` (and secretsmanager, ssm-secure) is replaced by CloudFormation at
+    deploy time: audited as written, its text would be judged as if it were the value."""
+    at = text.find("{{resolve:")
+    if at >= 0:
+        end = text.find("}}", at)
+        shown = text[at:end + 2] if end >= 0 else text[at:at + 40]
+        raise _unresolved(f"{shown} is a dynamic reference, replaced only when the stack is "
+                          "deployed, so the policy cannot be audited from the template",
+                          places[at] if at < len(places) else (1, 1))
 
 
 def _require_text(text: str, document: Node) -> None:
@@ -204,6 +217,11 @@ class _Resolver:
         parameter = parameters.get(name) if isinstance(parameters, Mapping) else None
         if isinstance(parameter, Mapping):
             kind = parameter.get("Type")
+            if isinstance(kind, Text) and kind.value.startswith("AWS::SSM::Parameter::Value<"):
+                # Its Default is the Parameter Store key, not the value the stack will use.
+                raise _unresolved(f"parameter {name} is read from Parameter Store when the stack "
+                                  f"is deployed: give its value with --parameter {name}=VALUE",
+                                  where)
             if isinstance(kind, Text) and ("List" in kind.value):
                 raise _invalid(f"parameter {name} is a list ({kind.value}), not a string", where)
             default = parameter.get("Default")
