@@ -151,6 +151,27 @@ def test_single_quoted_scalar_maps_columns_exactly(tmp_path):
     assert (finding.line, finding.column) == _where(text, '"StringEqualsIfExists"')
 
 
+@pytest.mark.parametrize("tag", ["!Sub ", "!Sub   "])
+def test_a_one_line_short_form_sub_maps_columns_past_its_tag(tmp_path, tag):
+    """Every finding was placed on the tag (review)."""
+    policy = json.dumps(POLICY)
+    text = _yaml_template(f"        PolicyDocument: {tag}'{policy}'\n")
+    (finding,) = audit_file(_write(tmp_path, "t.yaml", text))
+    assert (finding.line, finding.column) == _where(text, '"StringEqualsIfExists"')
+
+
+def test_a_literal_block_in_a_crlf_file_maps_line_for_line(tmp_path):
+    """Each source line kept its \\r and matched no value line, so every finding fell back to
+    the block's start (review)."""
+    policy = json.dumps(POLICY, indent=2)
+    block = "\n".join("          " + line for line in policy.split("\n"))
+    text = _yaml_template("        PolicyDocument: |\n" + block + "\n")
+    path = tmp_path / "t.yaml"
+    path.write_bytes(text.replace("\n", "\r\n").encode())
+    (finding,) = audit_file(path)
+    assert (finding.line, finding.column) == _where(text, '"StringEqualsIfExists"')
+
+
 def test_terraform_plan_policies_are_audited_at_their_place(tmp_path):
     plan = {"format_version": "1.2", "terraform_version": "1.9.0", "planned_values": {
         "root_module": {"child_modules": [{"address": "module.rum", "resources": [{

@@ -151,6 +151,8 @@ def _json_string_places(text: str, quote: int, line_starts: list[int]) -> list[P
 # -- YAML ---------------------------------------------------------------------------------------
 
 _YAML_ONLY_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+_TAG = re.compile(r"![^\s]*[ \t]+")
+"""A short-form tag and the blanks after it, when the value follows on the same line."""
 _INTRINSICS = {"!Ref": "Ref", "!Condition": "Condition"}
 """Short forms whose long form is not `Fn::` plus the name."""
 
@@ -287,6 +289,10 @@ def _yaml_text(node: yaml.ScalarNode, source: _Source) -> Text:
     line, column = source.place(node.start_mark)
     value = node.value
     raw = source.text[node.start_mark.index:node.end_mark.index]
+    tag = _TAG.match(raw)
+    if tag:  # a short-form function on one line (`!Sub '...'`): its value starts after the tag
+        raw = raw[tag.end():]
+        column += tag.end()
     if _YAML_ONLY_BREAK.search(raw):  # a line break only YAML counts: place at the start
         return Text(value, line, column)
     if node.style == "|":
@@ -304,14 +310,14 @@ def _literal_places(value: str, lines: list[str], first: int) -> list[Place]:
     indent = None
     for number, text in enumerate(value_lines):
         if text.strip() and first + number < len(lines):
-            source = lines[first + number]
+            source = lines[first + number].removesuffix("\r")  # a CRLF file's line
             indent = len(source) - len(text) if source.endswith(text) else None
             break
     if indent is None:
         return []
     places: list[Place] = []
     for number, text in enumerate(value_lines):
-        source = lines[first + number] if first + number < len(lines) else ""
+        source = lines[first + number].removesuffix("\r") if first + number < len(lines) else ""
         if text and source[indent:indent + len(text)] != text:
             return []
         places.extend((first + number + 1, indent + k + 1) for k in range(len(text) + 1))
