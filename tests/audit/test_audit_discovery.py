@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rumpolicy.analysis.sources import PatternSet, discover
+from rumpolicy.analysis.sources.globs import GlobError
 from rumpolicy.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,19 @@ def test_exclude_patterns_and_force_exclude(tmp_path):
     named = [tmp_path / "legacy" / "a.json", tmp_path / "new" / "c.draft.json"]
     assert [c.named for c in discover(named, excludes).files] == [True, True]
     assert discover(named, excludes, force_exclude=True).files == ()
+
+
+def test_an_exclude_written_from_here_is_anchored_and_one_above_is_an_error(tmp_path):
+    """`--exclude ./legacy` silently excluded nothing: git's rules never match `./` (review).
+    A .gitignore keeps git's rules (`lenient`)."""
+    _tree(tmp_path, {"legacy/a.json": POLICY, "new/legacy/b.json": POLICY})
+    for written in ("./legacy", ".//legacy/", "././legacy"):
+        assert _found(tmp_path, excludes=[PatternSet.of(tmp_path, [written])]) == \
+            ["new/legacy/b.json"]
+    assert _found(tmp_path, excludes=[PatternSet.of(tmp_path, ["./legacy"], lenient=True)]) \
+        == ["legacy/a.json", "new/legacy/b.json"]
+    with pytest.raises(GlobError, match=r"^--exclude: '\.\./src' points above the folder"):
+        PatternSet.of(tmp_path, ["../src"], "--exclude")
 
 
 _NAMES = st.sampled_from(["a", "b", "build", "x.json", "y.tmp.json", "deep"])

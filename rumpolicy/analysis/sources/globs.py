@@ -40,6 +40,23 @@ class Pattern:
         return self.regex.fullmatch(relative if self.anchored else name) is not None
 
 
+def _as_written_from_base(line: str, source: str) -> str:
+    """`./src` as the `/src` gitignore would need: a user names a path from where the
+    patterns are read (git itself never matches `./`). `../` cannot be matched from there,
+    so it is an error rather than a pattern that silently matches nothing."""
+    bang = "!" if line.startswith("!") else ""
+    body = line[len(bang):]
+    if body.startswith("../") or body == "..":
+        where = f"{source}: " if source else ""
+        raise GlobError(f"{where}'{line}' points above the folder patterns are read from; "
+                        "exclude it from there, or write the pattern without '..'")
+    if body.startswith("./"):
+        while body.startswith("./"):
+            body = body[2:].lstrip("/")
+        body = "/" + body
+    return bang + body
+
+
 def parse_pattern(text: str) -> Pattern | None:
     """One gitignore line as a pattern; None for blanks and comments; a GlobError for a
     pattern that cannot be compiled."""
@@ -123,6 +140,8 @@ class PatternSet:
         `source`, since the user asked for it and would not see it ignored."""
         patterns: list[Pattern] = []
         for line in lines:
+            if not lenient:
+                line = _as_written_from_base(line, source)
             try:
                 parsed = parse_pattern(line)
             except GlobError as err:
