@@ -96,6 +96,7 @@ def test_cdk_join_with_refs_places_findings_in_the_right_part(tmp_path):
     ("!ImportValue shared-policy", "Fn::ImportValue is known only"),
     ("!Sub '${AWS::StackName}'", "AWS::StackName is known only when the stack is deployed"),
     ("!Sub '${Other.Arn}'", "attribute (Fn::GetAtt)"),
+    ("!Select [0, ['{}']]", "Fn::Select is not evaluated by this audit"),  # no deploy needed
 ])
 def test_values_known_only_at_deploy_time_are_reported_not_guessed(tmp_path, document,
                                                                    fragment):

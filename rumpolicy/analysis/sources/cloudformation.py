@@ -36,6 +36,11 @@ class _Stop(Exception):
         self.code, self.message, self.place = code, message, place
 
 
+_DEPLOY_TIME = frozenset({"Fn::GetAtt", "Fn::ImportValue", "Fn::GetAZs"})
+"""Functions whose value depends on the deployment; the others (Fn::If, Fn::ToJsonString,
+Fn::Select...) could be computed from the template, but this audit does not."""
+
+
 def _unresolved(message: str, place: Place) -> _Stop:
     return _Stop("unresolved-policy", message, place)
 
@@ -198,8 +203,12 @@ class _Resolver:
             return self.substitute(argument, where)
         if name.value == "Fn::Join":
             return self.join(argument, where)
-        raise _unresolved(f"{name.value} is known only when the stack is deployed, so the policy "
-                          "cannot be audited from the template", where)
+        if name.value in _DEPLOY_TIME:
+            raise _unresolved(f"{name.value} is known only when the stack is deployed, so the "
+                              "policy cannot be audited from the template", where)
+        raise _unresolved(f"{name.value} is not evaluated by this audit (CloudFormation "
+                          "evaluates it when the stack is deployed), so the policy cannot be "
+                          "audited from the template", where)
 
     def reference(self, name: str, where: Place) -> str:
         settings = self.settings
