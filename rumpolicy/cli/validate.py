@@ -50,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
         lines = []
         for report in reports:
             lines += [f"{report['file']}:{d['line']}:{d['column']}: {d['code']}: {d['message']}"
-                      for d in report["diagnostics"]] or [f"{report['file']}: valid"]
+                      for d in report["diagnostics"]] or [
+                f"{report['file']}: valid" + (f" ({counted(report['ignored'], 'problem')} "
+                                              "ignored by the template's Metadata)"
+                                              if report["ignored"] else "")]
         if skipped:
             lines.append(counted(skipped, "file", "without policies skipped"))
         emit(args, "\n".join(lines))
@@ -61,8 +64,9 @@ def _report(contents: FileContents) -> dict[str, Any]:
     """The file's diagnostics, each at its place in the file (a template's policy mapped back)."""
     from rumpolicy.policy import PolicyError, load_policy
 
+    # A template's Metadata may silence a problem (unresolved-policy, say), as in the audit.
     diagnostics = [{"code": p.code, "message": p.message, "line": p.line, "column": p.column,
-                    "path": p.place or "$"} for p in contents.problems]
+                    "path": p.place or "$"} for p in contents.problems if p.code not in p.ignore]
     for policy in contents.policies:
         try:
             load_policy(policy.text)
@@ -74,5 +78,6 @@ def _report(contents: FileContents) -> dict[str, Any]:
                 diagnostics.append({"code": d.code, "message": d.message, "line": line,
                                     "column": column, "path": path})
     diagnostics.sort(key=lambda d: (d["line"], d["column"], d["code"]))
+    ignored = sum(p.code in p.ignore for p in contents.problems)
     return {"file": contents.file, "kind": contents.kind, "valid": not diagnostics,
-            "diagnostics": diagnostics}
+            "diagnostics": diagnostics, "ignored": ignored}

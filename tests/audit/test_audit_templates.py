@@ -145,6 +145,22 @@ def test_metadata_ignores_silence_their_checks_only(tmp_path):
     assert audit_file(_write(tmp_path, "b.yaml", silenced)) == []
 
 
+def test_validate_honours_a_templates_metadata_ignore_too(tmp_path, capsys):
+    """validate failed every template whose policy reads a GetAtt, with no way to opt out,
+    where the audit let Metadata silence it (review)."""
+    from rumpolicy.cli import main
+
+    text = _yaml_template("        PolicyDocument: !GetAtt Monitor.Id\n")
+    plain, silenced = _write(tmp_path, "a.yaml", text), _write(tmp_path, "b.yaml", text.replace(
+        "    Type: AWS::RUM::AppMonitor\n", "    Type: AWS::RUM::AppMonitor\n"
+        "    Metadata: {rumpolicy: {ignore: [unresolved-policy]}}\n"))
+    assert main(["validate", str(plain)]) == 1
+    assert "unresolved-policy" in capsys.readouterr().out
+    assert main(["validate", str(silenced)]) == 0
+    assert capsys.readouterr().out == \
+        f"{silenced}: valid (1 problem ignored by the template's Metadata)\n"
+
+
 def test_single_quoted_scalar_maps_columns_exactly(tmp_path):
     policy = json.dumps(POLICY)
     text = _yaml_template(f"        PolicyDocument: '{policy}'\n")
