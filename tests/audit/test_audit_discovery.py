@@ -60,6 +60,9 @@ def test_exclude_patterns_and_force_exclude(tmp_path):
     named = [tmp_path / "legacy" / "a.json", tmp_path / "new" / "c.draft.json"]
     assert [c.named for c in discover(named, excludes).files] == [True, True]
     assert discover(named, excludes, force_exclude=True).files == ()
+    # a named folder too, as ruff's --force-exclude (it was walked: review)
+    assert [c.path.name for c in discover([tmp_path / "legacy"], excludes).files] == ["a.json"]
+    assert discover([tmp_path / "legacy"], excludes, force_exclude=True).files == ()
 
 
 def test_an_exclude_written_from_here_is_anchored_and_one_above_is_an_error(tmp_path):

@@ -56,6 +56,9 @@ def discover(paths: Sequence[Path], excludes: Sequence[PatternSet] = (),
             found.append(Candidate(path, named))
 
     for path in paths:
+        if force_exclude and path.is_dir() and any(
+                p.covers(path.absolute(), is_dir=True) for p in (*excludes, defaults)):
+            continue  # as ruff's --force-exclude: a named folder the excludes cover too
         if not path.is_dir():
             absolute = path.absolute()
             if force_exclude and any(p.covers(absolute) for p in (*excludes, defaults)):

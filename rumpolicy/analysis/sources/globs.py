@@ -162,16 +162,16 @@ class PatternSet:
                 return not pattern.negated
         return None
 
-    def covers(self, path: Path) -> bool:
-        """Whether a file found some other way (named on the command line, or for
-        per-file-ignores) falls under the patterns: it, or a directory above it up to the base,
-        is matched (a walk would not have entered that directory)."""
+    def covers(self, path: Path, is_dir: bool = False) -> bool:
+        """Whether a file (or, with `is_dir`, a directory) found some other way (named on the
+        command line, or for per-file-ignores) falls under the patterns: it, or a directory
+        above it up to the base, is matched (a walk would not have entered that directory)."""
         path = Path(os.path.normpath(path))
         parents = [p for p in reversed(path.parents) if _relative(p, self.base) not in (None, ".")]
         for parent in parents:
             if self.decide(parent, True):
                 return True
-        return self.decide(path, False) is True
+        return self.decide(path, is_dir) is True
 
 
 def _relative(path: Path, base: Path) -> str | None:
