@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from rumpolicy._words import counted
 from rumpolicy.cli._common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -114,7 +115,7 @@ def render(result: PolicyDiff, old: str, new: str) -> str:
         lines.append("equivalent: every request gets the same decision from both policies")
         return "\n".join(lines)
     count = len(result.changes)
-    lines.append(f"{count} {'change' if count == 1 else 'changes'}" if count else
+    lines.append(counted(count, "change") if count else
                  "no change found in what was analysed")
     for number, change in enumerate(result.changes, start=1):
         witness = change.witness.to_dict()

@@ -92,7 +92,7 @@ def condition_result(op: Operator, prepared: tuple[Any, ...], value: ContextValu
                      *, empty_is_value: bool = False) -> tuple[bool | None, str]:
     """The result and reason `judge` puts in its trace, without building the trace: for
     callers that judge many values and keep few traces (the audit's truth table)."""
-    if any(p is None for p in prepared):  # only a condition built by hand, not loaded
+    if None in prepared:  # only a condition built by hand, not loaded
         return None, "policy_value_unreadable"
     if value == "" and not empty_is_value:
         return _both_readings(op, prepared)

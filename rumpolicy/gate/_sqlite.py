@@ -157,12 +157,18 @@ def write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Excep
     return [next(written) if problem is None else problem for problem in refused]
 
 
+class MonitorGone(sqlite3.IntegrityError):
+    """The batch's app monitor row is not in the store: DeleteAppMonitor removed it after the
+    batch was allowed and before it was committed. Nothing was stored."""
+
+
 def _write_rows(db: sqlite3.Connection, rows: Sequence[Row]) -> list[bool | Exception]:
     try:
         return list(_write_together(db, rows))
     except Exception as err:
         if len(rows) == 1:
-            return [err]
+            gone = isinstance(err, sqlite3.IntegrityError) and "FOREIGN KEY" in str(err)
+            return [MonitorGone(rows[0][0]) if gone else err]
         return [_write_rows(db, [row])[0] for row in rows]
 
 

@@ -23,7 +23,6 @@ import logging
 import os
 import random
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from rumpolicy.gate.decision_log import DecisionLog, entry
 from rumpolicy.gate.errors import GateError, internal, monitor_not_found, validation
 from rumpolicy.gate.models import UUID_PATTERN, PutRumEventsBody
 from rumpolicy.gate.registry import AppMonitor, Compiler, Evaluator, Registry
-from rumpolicy.gate.storage import Storage, StoredBatch
+from rumpolicy.gate.storage import MonitorGone, Storage, StoredBatch
 from rumpolicy.gate.throttle import TokenBucket, retry_after_header
 from rumpolicy.gate.validation import (
     decode_body,
@@ -367,9 +366,7 @@ def _refusal(err: Exception, monitor_id: str, request_id: str) -> GateError:
     """A GateError is the answer; anything else is a bug, answered 500 (fail closed)."""
     if isinstance(err, GateError):
         return err
-    if isinstance(err, sqlite3.IntegrityError) and "FOREIGN KEY" in str(err):
-        # The batch's monitor row is gone: only DeleteAppMonitor removes one, and it ran
-        # between the decision and the commit. Nothing was stored; the answer is a later call's.
+    if isinstance(err, MonitorGone):  # the answer a call after DeleteAppMonitor gets
         return monitor_not_found(monitor_id)
     _log.error("PutRumEvents %s failed inside the gate; answered 500", request_id,
                exc_info=err)

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from rumpolicy.gate._sqlite import (
     DB_NAME,
     SCHEMA_VERSION,
+    MonitorGone,
     StoreVersionError,
     connect,
     open_read_only,
@@ -53,8 +54,8 @@ from rumpolicy.gate.records import MonitorRecord, StoredBatch, StoredEvent
 if TYPE_CHECKING:  # imported when first used: the writer child runs `-m rumpolicy.gate._writer`,
     from rumpolicy.gate._writer import WriterProcess  # which must not be imported before
 
-__all__ = ["DB_NAME", "SCHEMA_VERSION", "MonitorRecord", "Storage", "StoreVersionError",
-           "StoredBatch", "StoredEvent", "open_read_only", "read_batches"]
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "MonitorGone", "MonitorRecord", "Storage",
+           "StoreVersionError", "StoredBatch", "StoredEvent", "open_read_only", "read_batches"]
 
 _log = logging.getLogger("rumpolicy.gate")
 

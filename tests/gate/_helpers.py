@@ -91,3 +91,17 @@ def store_with_monitor(data_dir: Any) -> Storage:
     store = Storage(data_dir)
     store.insert_monitor(MonitorRecord(STORED_MONITOR, "shop", 1.0, 1.0, "{}"))
     return store
+
+
+def delete_after(monkeypatch: Any, owner: type, method: str, gate: Gate,
+                 name: str = "shop") -> None:
+    """Make `owner.method` delete app monitor `name` as soon as it returns: a DeleteAppMonitor
+    that lands at exactly that point of a call the control plane does not wait for."""
+    real = getattr(owner, method)
+
+    def then_delete(self: Any, *args: Any, **kwargs: Any) -> Any:
+        found = real(self, *args, **kwargs)
+        gate.delete_app_monitor(Name=name)
+        return found
+
+    monkeypatch.setattr(owner, method, then_delete)

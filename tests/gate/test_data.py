@@ -27,7 +27,7 @@ from rumpolicy.gate.ingest_rules import MAX_CUSTOM_DETAILS
 from rumpolicy.gate.paging import encode_token
 from rumpolicy.testing.gate_fixture import GateServer
 
-from ._helpers import NOW, alias_policy, batch, encoded, event, make_gate
+from ._helpers import NOW, alias_policy, batch, delete_after, encoded, event, make_gate
 
 NOW_MS = int(NOW * 1000)
 FAR = 253402300799000
@@ -298,14 +298,7 @@ def test_a_monitor_deleted_while_its_data_is_read_is_not_found(
     (docs/semantics.md, The gate: GetAppMonitorData)"""
     g, monitor_id = gate
     put(g, monitor_id, [event(0), event(1)])
-    page = EventIndex.page
-
-    def page_then_delete(self: EventIndex, *args: Any) -> Any:
-        chosen = page(self, *args)
-        g.delete_app_monitor(Name="shop")
-        return chosen
-
-    monkeypatch.setattr(EventIndex, "page", page_then_delete)
+    delete_after(monkeypatch, EventIndex, "page", g)
     error = error_of(g.get_app_monitor_data, Name="shop", TimeRange={"After": 0, "Before": FAR})
     assert (error.code, error.status) == ("ResourceNotFoundException", 404)
     assert error.members == {"resourceName": "shop", "resourceType": "AppMonitor"}

@@ -16,7 +16,17 @@ from rumpolicy.gate import Gate, GateConfig, GateError, Identity, Origin
 from rumpolicy.gate.storage import Storage, StoredBatch
 from rumpolicy.policy import Policy
 
-from ._helpers import ACCOUNT, NOW, alias_policy, allow_all_policy, arn, batch, encoded, make_gate
+from ._helpers import (
+    ACCOUNT,
+    NOW,
+    alias_policy,
+    allow_all_policy,
+    arn,
+    batch,
+    delete_after,
+    encoded,
+    make_gate,
+)
 
 
 def error_of(call: Any, **members: Any) -> GateError:
@@ -415,14 +425,7 @@ def test_a_monitor_deleted_between_the_decision_and_the_commit_is_not_found(
     under, and the answer is the 404 a later call gets, not a 500 (docs/semantics.md, The
     gate). On disk and asynchronous, the commit is the writer process's."""
     gate, monitor_id = make_gate(storage=Storage(tmp_path) if on_disk else None)
-    prepare = Gate._prepare
-
-    def prepare_then_delete(self: Gate, *args: Any) -> Any:
-        ready = prepare(self, *args)
-        self.delete_app_monitor(Name="shop")
-        return ready
-
-    monkeypatch.setattr(Gate, "_prepare", prepare_then_delete)
+    delete_after(monkeypatch, Gate, "_prepare", gate)
     body = encoded(batch(monitor_id, "v1"))
     try:
         result = asyncio.run(gate.put_rum_events_async(monitor_id, body)) if asynchronous \

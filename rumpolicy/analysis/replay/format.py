@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rumpolicy._words import counted
 from rumpolicy.analysis.replay.report import EFFECTS, ReplayReport, alias_label
 
 MAX_ALIAS_ROWS = 50
@@ -13,8 +14,8 @@ def format_report(report: ReplayReport) -> str:
     out: list[str] = []
     logs = len(report.sources)
     rate = report.records / report.seconds if report.seconds > 0 else 0.0
-    out.append(f"Replayed {report.records:,} requests from {logs} "
-               f"{'log' if logs == 1 else 'logs'} through {report.policy} "
+    out.append(f"Replayed {report.records:,} requests from {counted(logs, 'log')} "
+               f"through {report.policy} "
                f"in {report.seconds:.2f}s ({rate:,.0f}/s)")
     if report.skipped:
         out.append(f"  {report.skipped:,} records for other app monitors were skipped")

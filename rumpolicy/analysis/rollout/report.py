@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rumpolicy._words import counted
 from rumpolicy.analysis.rollout.runner import FileOutcome
 
 
@@ -37,6 +38,5 @@ def summary_line(files: Sequence[FileOutcome]) -> str:
     seconds = sum(f.seconds for f in files)
     parts = [f"{passed} passed", f"{failed} failed"]
     if errors:
-        parts.append(f"{errors} {'file' if errors == 1 else 'files'} with errors")
-    count = len(files)
-    return f"{', '.join(parts)} in {count} {'file' if count == 1 else 'files'} ({seconds:.2f}s)"
+        parts.append(counted(errors, "file", "with errors"))
+    return f"{', '.join(parts)} in {counted(len(files), 'file')} ({seconds:.2f}s)"

@@ -57,17 +57,14 @@ def render(result: AuditResult, colour: bool = False) -> str:
 
 
 def summary(result: AuditResult) -> str:
-    files = len(result.files)
-    noun = "file" if files == 1 else "files"
+    files = counted(len(result.files), "file")
     if not result.findings:
-        line = f"no findings in {files} {noun}"
+        line = f"no findings in {files}"
     else:
         counts = Counter(f.severity for f in result.findings)
         parts = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
         affected = len({f.file for f in result.findings})
-        total = len(result.findings)
-        line = (f"{total} finding{'s' if total != 1 else ''} ({parts}) in {affected} of "
-                f"{files} {noun}")
+        line = f"{counted(len(result.findings), 'finding')} ({parts}) in {affected} of {files}"
     notes = [counted(count, noun, rest) for count, noun, rest in (
         (result.skipped, "file", "without policies skipped"),
         (result.ignored, "finding", "ignored by configuration"),
